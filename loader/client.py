@@ -1,0 +1,233 @@
+"""A small CouchDB HTTP client: one session, a timeout on every call, and
+CouchDB's `error`/`reason` bodies turned into a few exceptions in one place."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+import orjson
+import requests
+
+DEFAULT_URL = "http://127.0.0.1:5984"
+DEFAULT_DB = "neural_net"
+
+
+class CouchError(Exception):
+    """A CouchDB request failed; `status`, `error` and `reason` say how."""
+
+    def __init__(self, status: int, error: str, reason: str):
+        super().__init__(f"{error}: {reason}" if reason else error)
+        self.status = status
+        self.error = error
+        self.reason = reason
+
+
+class BadRequest(CouchError):
+    pass
+
+
+class Unauthorized(CouchError):
+    pass
+
+
+class Forbidden(CouchError):
+    pass
+
+
+class NotFound(CouchError):
+    pass
+
+
+class Conflict(CouchError):
+    pass
+
+
+class Unreachable(CouchError):
+    """The server did not answer at all (refused, timed out, bad address)."""
+
+
+ERRORS_BY_STATUS = {400: BadRequest, 401: Unauthorized, 403: Forbidden}
+ERRORS_BY_STATUS |= {404: NotFound, 409: Conflict, 412: Conflict}
+
+
+def error_from_response(response: requests.Response) -> CouchError:
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    error = str(body.get("error") or response.reason or "error")
+    reason = str(body.get("reason") or "")
+    kind = ERRORS_BY_STATUS.get(response.status_code, CouchError)
+    return kind(response.status_code, error, reason)
+
+
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """Take user:password out of a URL so that it is never printed."""
+    parts = urlsplit(url)
+    if not parts.username:
+        return url.rstrip("/"), None
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    bare = urlunsplit(parts._replace(netloc=netloc)).rstrip("/")
+    return bare, (unquote(parts.username), unquote(parts.password or ""))
+
+
+class Couch:
+    """One database on one CouchDB server."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        db: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        timeout: float = 60,
+    ):
+        url = url or os.environ.get("COUCHDB_URL") or DEFAULT_URL
+        self.url, auth = split_credentials(url)
+        user = user or os.environ.get("COUCHDB_USER")
+        if user:
+            password = password or os.environ.get("COUCHDB_PASSWORD", "")
+            auth = (user, password)
+        self.db = db or os.environ.get("COUCHNET_DB") or DEFAULT_DB
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.auth = auth
+        self.session.headers["Accept"] = "application/json"
+
+    @property
+    def db_url(self) -> str:
+        return f"{self.url}/{quote(self.db, safe='')}"
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """Send a request to `path` (relative to the server) and check it."""
+        if "json" in kwargs:
+            kwargs["data"] = orjson.dumps(kwargs.pop("json"))
+            headers = kwargs.setdefault("headers", {})
+            headers["Content-Type"] = "application/json"
+        kwargs.setdefault("timeout", self.timeout)
+        try:
+            response = self.session.request(method, f"{self.url}/{path}", **kwargs)
+        except requests.RequestException as exc:
+            raise Unreachable(0, "unreachable", f"{self.url}: {exc}") from exc
+        if response.status_code >= 400:
+            raise error_from_response(response)
+        return response
+
+    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        return orjson.loads(self.request(method, path, **kwargs).content)
+
+    def doc_path(self, doc_id: str) -> str:
+        db = quote(self.db, safe="")
+        if doc_id.startswith("_design/"):
+            return f"{db}/_design/{quote(doc_id[8:], safe='')}"
+        return f"{db}/{quote(doc_id, safe='')}"
+
+    # server and database
+
+    def server_info(self) -> dict:
+        return self.json("GET", "")
+
+    def db_exists(self) -> bool:
+        try:
+            self.request("HEAD", quote(self.db, safe=""))
+        except NotFound:
+            return False
+        return True
+
+    def create_db(self, exist_ok: bool = True) -> bool:
+        """Create the database; return False when it was already there."""
+        try:
+            self.request("PUT", quote(self.db, safe=""))
+        except CouchError as exc:
+            if exist_ok and exc.status == 412:
+                return False
+            raise
+        return True
+
+    def delete_db(self) -> None:
+        self.request("DELETE", quote(self.db, safe=""))
+
+    # documents
+
+    def get(self, doc_id: str, **params: Any) -> dict:
+        return self.json("GET", self.doc_path(doc_id), params=params)
+
+    def get_or_none(self, doc_id: str) -> dict | None:
+        try:
+            return self.get(doc_id)
+        except NotFound:
+            return None
+
+    def put(self, doc: dict) -> str:
+        """Save a document; returns its new revision and sets `_rev`."""
+        reply = self.json("PUT", self.doc_path(doc["_id"]), json=doc)
+        doc["_rev"] = reply["rev"]
+        return reply["rev"]
+
+    def delete(self, doc_id: str, rev: str) -> None:
+        self.request("DELETE", self.doc_path(doc_id), params={"rev": rev})
+
+    def bulk_docs(self, docs: list[dict]) -> list[dict]:
+        """Write many documents; one result per document, errors included."""
+        path = f"{quote(self.db, safe='')}/_bulk_docs"
+        return self.json("POST", path, json={"docs": docs})
+
+    def all_docs(self, **params: Any) -> list[dict]:
+        path = f"{quote(self.db, safe='')}/_all_docs"
+        params = {k: encode_param(k, v) for k, v in params.items()}
+        return self.json("GET", path, params=params)["rows"]
+
+    # views
+
+    def view_path(self, ddoc: str, view: str) -> str:
+        return f"{quote(self.db, safe='')}/_design/{quote(ddoc, safe='')}/_view/{view}"
+
+    def view(self, ddoc: str, view: str, **params: Any) -> list[dict]:
+        params = {k: encode_param(k, v) for k, v in params.items()}
+        return self.json("GET", self.view_path(ddoc, view), params=params)["rows"]
+
+    def stream_view(self, ddoc: str, view: str, **params: Any) -> Iterator[dict]:
+        """Yield a view's rows one by one without holding the whole response.
+
+        CouchDB streams a view one row per line:
+            {"total_rows":3,"offset":0,"rows":[
+            {"id":"h1","key":"h1","value":{"node":"x","weight":0.5}},
+            ...
+            ]}
+        """
+        params = {k: encode_param(k, v) for k, v in params.items()}
+        response = self.request(
+            "GET", self.view_path(ddoc, view), params=params, stream=True
+        )
+        with response:
+            yield from rows_from_lines(response.iter_lines(chunk_size=1 << 16))
+
+
+def rows_from_lines(lines: Iterable[bytes]) -> Iterator[dict]:
+    for line in lines:
+        line = line.strip().rstrip(b",")
+        if line.startswith(b'{"id"') or line.startswith(b'{"key"'):
+            yield orjson.loads(line)
+        elif line.startswith(b'{"error"'):
+            body = orjson.loads(line)
+            raise CouchError(200, body["error"], body.get("reason", ""))
+
+
+JSON_PARAMS = {"key", "keys", "startkey", "endkey", "start_key", "end_key"}
+
+
+def encode_param(name: str, value: Any) -> str:
+    """View parameters: keys are JSON, booleans are lower-case words."""
+    if name in JSON_PARAMS:
+        return orjson.dumps(value).decode()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
