@@ -50,7 +50,10 @@ def activation_slope(name, total, output):
 
 def trust(weight):
     """How much a neuron trusts an input of this weight: tanh(weight)."""
-    return math.tanh(float(weight))
+    try:
+        return math.tanh(float(weight))
+    except (TypeError, ValueError):
+        raise ModelError(f"weight {weight!r} is not a number") from None
 
 
 def slope_sigmoid(y):
