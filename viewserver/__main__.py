@@ -1,0 +1,58 @@
+"""``couchnet-viewserver``: the query server for ``"language": "python"``.
+
+Register it on every CouchDB node with
+``COUCHDB_QUERY_SERVER_PYTHON=/path/to/couchnet-viewserver``. It speaks
+CouchDB's line protocol on stdin/stdout and is quiet unless asked to log.
+"""
+
+import argparse
+import logging
+import sys
+
+from .protocol import serve_stdio
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="couchnet-viewserver",
+        description="CouchDB query server for design functions written in Python.",
+        epilog="example: COUCHDB_QUERY_SERVER_PYTHON=$(which couchnet-viewserver)",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="log every command to stderr (or the file)"
+    )
+    parser.add_argument(
+        "--log-file", metavar="PATH", help="write diagnostics to PATH ('-' for stderr)"
+    )
+    return parser.parse_args(argv)
+
+
+def setup_logging(debug: bool, log_file: str | None) -> None:
+    """Quiet by default: diagnostics only with --debug or --log-file."""
+    logger = logging.getLogger("viewserver")
+    logger.propagate = False
+    if not debug and not log_file:
+        logger.addHandler(logging.NullHandler())
+        logger.setLevel(logging.CRITICAL + 1)
+        return
+    if log_file and log_file != "-":
+        handler: logging.Handler = logging.FileHandler(log_file)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if debug else logging.INFO)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    setup_logging(args.debug, args.log_file)
+    try:
+        status = serve_stdio()
+    except (BrokenPipeError, KeyboardInterrupt):
+        status = 1
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    main()

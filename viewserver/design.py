@@ -1,0 +1,240 @@
+"""The ``ddoc`` command: cache design documents and run their functions.
+
+``["ddoc", "new", "_design/net", {...}]`` caches a design document;
+``["ddoc", "_design/net", ["shows", "neuron"], [doc, req]]`` runs one of its
+functions, compiled on first use and kept until the document is replaced.
+"""
+
+from .compiler import (
+    CompilationError,
+    compile_function,
+    describe_error,
+    positional_arity,
+)
+from .encoding import encode_reply
+from .errors import FatalError, QueryError, Rejection
+from .modules import make_require
+from .render import with_content_type, wrap_response
+from .state import State
+
+
+class DesignDoc:
+    """A cached design document with its compiled functions and modules."""
+
+    def __init__(self, state: State, ddoc_id: str, doc: dict):
+        self.id = ddoc_id
+        self.doc = doc if isinstance(doc, dict) else {}
+        self.functions: dict = {}
+        self.emitted: list = []
+        namespace = state.namespace(self.emitted)
+        namespace.update(state.render.functions())
+        namespace["require"] = make_require(self.doc, {}, state.base_namespace())
+        self.namespace = namespace
+
+    def function(self, path: list):
+        """The compiled function at ``path`` (``["shows", "neuron"]``)."""
+        key = tuple(path)
+        function = self.functions.get(key)
+        if function is None:
+            source = self._source(path)
+            name = "/".join([self.id, *map(str, path)])
+            try:
+                function = compile_function(source, name, self.namespace)
+            except CompilationError as exc:
+                raise QueryError("compilation_error", str(exc)) from exc
+            self.functions[key] = function
+        return function
+
+    def _source(self, path: list) -> str:
+        node: object = self.doc
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        if not node:
+            raise QueryError(
+                "not_found",
+                f"missing {path[0]} function {path[-1]} on design doc {self.id}",
+            )
+        return node
+
+
+def ddoc(state: State, first: str, second, third) -> object:
+    """Handle ``["ddoc", "new", id, doc]`` and ``["ddoc", id, path, args]``."""
+    if first == "new":
+        state.ddocs[second] = DesignDoc(state, second, third)
+        return True
+    design = state.ddocs.get(first)
+    if design is None:
+        raise FatalError("query_protocol_error", f"uncached design doc: {first}")
+    if not isinstance(second, list) or not second:
+        raise FatalError("query_protocol_error", f"bad function path: {second!r}")
+    runner = RUNNERS.get(second[0])
+    if runner is None:
+        raise FatalError("unknown_command", f"unknown ddoc command '{second[0]}'")
+    function = design.function(second)
+    return runner(state, design, function, third)
+
+
+def run_show(state: State, design: DesignDoc, function, args: list) -> bytes:
+    """``["resp", {"body": ..., "headers": ...}]`` from ``show(doc, req)``."""
+    doc, req = args[0], args[1] if len(args) > 1 else {}
+    render = state.render
+    render.reset()
+    try:
+        response = wrap_response(call(function, args) or {})
+        response = _with_sent_chunks(render, response)
+        if render.provided:
+            response = _with_provided(render, req, response)
+    except Exception as exc:
+        if doc is None and len(req.get("path") or []) > 5:
+            raise QueryError("not_found", "document not found") from exc
+        raise render_error(exc, design, "show") from exc
+    if not isinstance(response, dict):
+        raise QueryError("render_error", "undefined response from show function")
+    return encode_reply(["resp", response], f"show function of {design.id}")
+
+
+def run_list(state: State, design: DesignDoc, function, args: list) -> bytes:
+    """Run ``list(head, req)``; rows are read while it calls ``get_row()``."""
+    render = state.render
+    render.reset()
+    try:
+        tail = call(function, args)
+        if render.provided:
+            tail = render.run_provides(args[1] if len(args) > 1 else {})
+        if not render.got_row:
+            render.get_row()
+        if tail is not None:
+            render.send(tail)
+        render.flush_chunks("end")
+    except Exception as exc:
+        raise render_error(exc, design, "list") from exc
+    return None
+
+
+def run_update(state: State, design: DesignDoc, function, args: list) -> bytes:
+    """``["up", doc or null, response]`` from ``update(doc, req)``."""
+    req = args[1] if len(args) > 1 else {}
+    if req.get("method") == "GET":
+        raise QueryError("method_not_allowed", "Update functions do not allow GET")
+    try:
+        doc, response = call(function, args)
+    except Exception as exc:
+        raise render_error(exc, design, "update") from exc
+    if not isinstance(response, dict | str):
+        raise QueryError("render_error", "undefined response from update function")
+    reply = ["up", doc, wrap_response(response)]
+    return encode_reply(reply, f"update function of {design.id}")
+
+
+def run_filter(state: State, design: DesignDoc, function, args: list) -> list:
+    """``[true, [bool, ...]]``: which docs ``filter(doc, req)`` lets through."""
+    docs, req = args[0], args[1] if len(args) > 1 else {}
+    arity = positional_arity(function)
+    results = []
+    for doc in docs:
+        try:
+            results.append(bool(function(*(doc, req)[:arity])))
+        except QueryError:
+            raise
+        except Exception as exc:
+            raise user_error(exc, design, "filter", doc) from exc
+    return [True, results]
+
+
+def run_view_filter(state: State, design: DesignDoc, function, args: list) -> list:
+    """``[true, [bool, ...]]``: which docs make a view's map function emit."""
+    emitted = design.emitted
+    results = []
+    for doc in args[0]:
+        emitted.clear()
+        try:
+            result = function(doc)
+            passed = bool(emitted) or (result is not None and any(True for _ in result))
+        except QueryError:
+            raise
+        except Exception as exc:
+            raise user_error(exc, design, "view filter", doc) from exc
+        results.append(passed)
+    return [True, results]
+
+
+def run_validate(state: State, design: DesignDoc, function, args: list) -> object:
+    """``1``, or ``{"forbidden": reason}`` / ``{"unauthorized": reason}``."""
+    try:
+        call(function, args)
+    except Rejection as rejection:
+        return rejection.reply()
+    except QueryError:
+        raise
+    except Exception as exc:
+        raise user_error(exc, design, "validate_doc_update", args[0]) from exc
+    return 1
+
+
+def run_rewrite(state: State, design: DesignDoc, function, args: list) -> object:
+    """``["ok", {"path": ...}]`` or ``["no_dispatch_rule"]`` from ``rewrite(req)``."""
+    try:
+        result = call(function, args)
+    except Rejection as rejection:
+        return rejection.reply()
+    except QueryError:
+        raise
+    except Exception as exc:
+        raise user_error(exc, design, "rewrites") from exc
+    if not result:
+        return ["no_dispatch_rule"]
+    if isinstance(result, str):
+        result = {"path": result}
+    return ["ok", result]
+
+
+def call(function, args: list) -> object:
+    """Call ``function`` with as many of ``args`` as it takes."""
+    return function(*args[: positional_arity(function)])
+
+
+def render_error(exc: Exception, design: DesignDoc, kind: str) -> QueryError:
+    """The reply for a show, list or update function that failed."""
+    if isinstance(exc, QueryError):
+        return exc
+    message = f"{kind} function in {design.id} raised {describe_error(exc)}"
+    return QueryError("render_error", message)
+
+
+def user_error(exc: Exception, design: DesignDoc, kind: str, doc=None) -> QueryError:
+    """The reply for a filter, validation or rewrite function that failed."""
+    doc_id = doc.get("_id") if isinstance(doc, dict) else None
+    about = f" with doc._id {doc_id}" if doc_id is not None else ""
+    message = f"{kind} function in {design.id} raised {describe_error(exc)}{about}"
+    return QueryError(type(exc).__name__, message)
+
+
+def _with_sent_chunks(render, response: dict) -> dict:
+    """A show that used ``send()``: the chunks come before the returned body."""
+    if not render.chunks or not isinstance(response, dict):
+        return response
+    response = with_content_type(response, None)
+    response["headers"].update(render.start_response.get("headers") or {})
+    response["body"] = "".join(render.chunks) + (response.get("body") or "")
+    render.chunks = []
+    return response
+
+
+def _with_provided(render, req: dict, response: dict) -> dict:
+    provided = wrap_response(render.run_provides(req) or {})
+    response = dict(response)
+    body = (response.get("body") or "") + "".join(render.chunks)
+    response["body"] = body + (provided.get("body") or "")
+    render.chunks = []
+    return with_content_type(response, render.content_type)
+
+
+RUNNERS = {
+    "shows": run_show,
+    "lists": run_list,
+    "updates": run_update,
+    "filters": run_filter,
+    "views": run_view_filter,
+    "validate_doc_update": run_validate,
+    "rewrites": run_rewrite,
+}

@@ -1,0 +1,111 @@
+"""Everything a query server process remembers between commands."""
+
+import builtins
+import io
+import logging
+from dataclasses import dataclass
+
+import orjson
+
+from .errors import FatalError, Forbidden, QueryError, Unauthorized
+from .modules import make_require
+from .render import Render
+from .streams import LineReader, Output
+
+logger = logging.getLogger("viewserver")
+
+
+@dataclass
+class Config:
+    """The ``reset`` configuration CouchDB sends: reduce limits and timeout."""
+
+    reduce_limit: bool | str = False
+    reduce_limit_threshold: int = 4096
+    reduce_limit_ratio: float = 2.0
+    timeout: int | None = None
+
+    @classmethod
+    def from_reset(cls, config: dict | None) -> "Config":
+        config = config if isinstance(config, dict) else {}
+        limit = config.get("reduce_limit", False)
+        if isinstance(limit, str) and limit != "log":
+            limit = limit.lower() == "true"
+        return cls(
+            reduce_limit=limit,
+            reduce_limit_threshold=int(config.get("reduce_limit_threshold", 4096)),
+            reduce_limit_ratio=float(config.get("reduce_limit_ratio", 2.0)),
+            timeout=config.get("timeout"),
+        )
+
+
+class State:
+    """Map functions, libraries, config, cached design docs and functions."""
+
+    def __init__(self, reader: LineReader, output: Output):
+        self.reader = reader
+        self.output = output
+        self.render = Render(reader, output)
+        self.config = Config()
+        self.line = b""  # the raw command line being served
+        self.ddocs: dict = {}
+        self.reduce_functions: dict = {}
+        self.map_functions: list = []
+        self.compiled_maps: dict = {}
+        self.map_namespaces: dict = {}
+        self.emitted: list = []
+        self.set_lib({})
+
+    def set_lib(self, lib: dict) -> None:
+        """Use ``lib`` (a design doc's views.lib) for the next map functions."""
+        lib = lib if isinstance(lib, dict) else {}
+        self.lib_key = orjson.dumps(lib, option=orjson.OPT_SORT_KEYS)
+        namespace = self.map_namespaces.get(self.lib_key)
+        if namespace is None:
+            # Same libraries, same modules: CouchDB sends add_lib on every reset.
+            namespace = self.namespace(self.emitted)
+            root = {"views": {"lib": lib}}
+            namespace["require"] = make_require(root, {}, self.base_namespace())
+            self.map_namespaces[self.lib_key] = namespace
+        self.map_namespace = namespace
+
+    def log(self, message: object) -> None:
+        """Send ``message`` to CouchDB's log as a ``["log", ...]`` line."""
+        if not isinstance(message, str):
+            message = _as_text(message)
+        logger.info("log: %s", message)
+        self.output.log(message)
+
+    def print(self, *values, sep=" ", end="\n", file=None, flush=False) -> None:
+        """``print()`` for user functions: a log line unless a file is named."""
+        if file is not None:
+            builtins.print(*values, sep=sep, end=end, file=file, flush=flush)
+            return
+        text = io.StringIO()
+        builtins.print(*values, sep=sep, end=end, file=text)
+        self.log(text.getvalue().removesuffix("\n"))
+
+    def base_namespace(self) -> dict:
+        """Globals every user function and library module gets."""
+        return {
+            "log": self.log,
+            "print": self.print,
+            "QueryError": QueryError,
+            "FatalError": FatalError,
+            "Forbidden": Forbidden,
+            "Unauthorized": Unauthorized,
+        }
+
+    def namespace(self, emitted: list) -> dict:
+        """Globals of map functions: the base ones and ``emit`` into ``emitted``."""
+
+        def emit(key: object, value: object = None) -> None:
+            emitted.append((key, value))
+
+        return {**self.base_namespace(), "emit": emit}
+
+
+def _as_text(message: object) -> str:
+    try:
+        return orjson.dumps(message).decode()
+    except TypeError:
+        return repr(message)

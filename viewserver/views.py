@@ -1,0 +1,152 @@
+"""View commands: reset, add_lib, add_fun, map_doc, reduce and rereduce."""
+
+import orjson
+
+from .compiler import (
+    CompilationError,
+    compile_function,
+    describe_error,
+    positional_arity,
+)
+from .encoding import EncodingError, encode, encode_reply
+from .errors import QueryError
+from .state import Config, State
+
+
+def reset(state: State, config: dict | None = None) -> bool:
+    """``["reset", {"reduce_limit": true}]`` → ``true``; design docs stay cached."""
+    state.config = Config.from_reset(config)
+    state.map_functions = []
+    state.set_lib({})
+    return True
+
+
+def add_lib(state: State, lib: dict) -> bool:
+    """``["add_lib", {"name": "source"}]``: ``require("views/lib/name")`` modules."""
+    state.set_lib(lib)
+    return True
+
+
+def add_fun(state: State, source: str) -> bool:
+    """``["add_fun", "def fun(doc): ..."]``: compile a map function and keep it."""
+    key = (state.lib_key, source)
+    function = state.compiled_maps.get(key)
+    if function is None:
+        name = f"map function #{len(state.compiled_maps)}"
+        function = compile_or_error(source, name, state.map_namespace)
+        state.compiled_maps[key] = function
+    state.map_functions.append(function)
+    return True
+
+
+def map_doc(state: State, doc: dict) -> bytes:
+    """``["map_doc", doc]`` → one list of ``[key, value]`` rows per map function."""
+    functions = state.map_functions
+    if len(functions) == 1:
+        return b"[" + run_map(state, 0, functions[0], doc) + b"]"
+    parts = []
+    for index, function in enumerate(functions):
+        if index:
+            # A fresh copy, so no function sees what an earlier one changed.
+            doc = orjson.loads(state.line)[1]
+        parts.append(run_map(state, index, function, doc))
+    return b"[" + b",".join(parts) + b"]"
+
+
+def run_map(state: State, index: int, function, doc: dict) -> bytes:
+    """The JSON rows ``function`` makes of ``doc``; ``[]`` (and a log) on failure."""
+    emitted = state.emitted
+    emitted.clear()
+    try:
+        result = function(doc)
+        if result is not None:
+            emitted.extend([(key, value) for key, value in result])
+    except QueryError:
+        raise
+    except Exception as exc:
+        state.log(f"map function {index} raised {describe_error(exc)}{_for(doc)}")
+        return b"[]"
+    try:
+        return encode(emitted)
+    except EncodingError as exc:
+        state.log(
+            f"map function {index} emitted a value JSON cannot hold{_for(doc)}: {exc}"
+        )
+        return b"[]"
+
+
+def reduce(state: State, sources: list, kvs: list, context: object = None) -> bytes:
+    """``["reduce", [source, ...], [[[key, id], value], ...]]`` → ``[true, [r, ...]]``.
+
+    CouchDB 3.5.2 adds a context object as a fourth element; it is accepted
+    and not needed here.
+    """
+    keys = [kv[0] for kv in kvs]
+    values = [kv[1] for kv in kvs]
+    return run_reduce(state, sources, keys, values, False)
+
+
+def rereduce(state: State, sources: list, values: list, context: object = None):
+    """``["rereduce", [source, ...], [value, ...]]`` → ``[true, [r, ...]]``."""
+    return run_reduce(state, sources, None, values, True)
+
+
+def run_reduce(state, sources, keys, values, rereduce: bool) -> bytes:
+    functions = [reduce_function(state, source) for source in sources]
+    arguments = (keys, values, rereduce)
+    parts = []
+    for index, (function, arity) in enumerate(functions):
+        try:
+            result = function(*arguments[:arity])
+        except QueryError:
+            raise
+        except Exception as exc:
+            # As CouchDB's JavaScript server: log it, and the result is null.
+            state.log(f"reduce function {index} raised {describe_error(exc)}")
+            result = None
+        parts.append(encode_reply(result, f"reduce function {index} returned"))
+    output = b"[" + b",".join(parts) + b"]"
+    check_reduce_limit(state, sources, output)
+    return b"[true," + output + b"]"
+
+
+def reduce_function(state: State, source: str) -> tuple:
+    """The compiled reduce function for ``source`` and its arity, compiled once."""
+    entry = state.reduce_functions.get(source)
+    if entry is None:
+        name = f"reduce function #{len(state.reduce_functions)}"
+        namespace = state.base_namespace()
+        function = compile_or_error(source, name, namespace)
+        entry = (function, positional_arity(function))
+        state.reduce_functions[source] = entry
+    return entry
+
+
+def check_reduce_limit(state: State, sources: list, output: bytes) -> None:
+    """Fail (or log) output that does not shrink, as CouchDB's JS server does."""
+    config = state.config
+    if not config.reduce_limit or len(output) <= config.reduce_limit_threshold:
+        return
+    input_size = len(state.line) - sum(len(source) for source in sources)
+    if len(output) * config.reduce_limit_ratio <= input_size:
+        return
+    message = (
+        "Reduce output must shrink more rapidly: "
+        f"input size: {input_size} output size: {len(output)}"
+    )
+    if config.reduce_limit == "log":
+        state.log(f"reduce_overflow_error: {message}")
+    else:
+        raise QueryError("reduce_overflow_error", message)
+
+
+def compile_or_error(source: str, name: str, namespace: dict):
+    try:
+        return compile_function(source, name, namespace)
+    except CompilationError as exc:
+        raise QueryError("compilation_error", str(exc)) from exc
+
+
+def _for(doc: object) -> str:
+    doc_id = doc.get("_id") if isinstance(doc, dict) else None
+    return f" with doc._id {doc_id}" if doc_id is not None else ""
