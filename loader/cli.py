@@ -87,3 +87,19 @@ def main() -> None:
 
 
 # Commands are registered here, one line per module.
+
+from loader.check_cli import check_command  # noqa: E402
+from loader.documents_cli import (  # noqa: E402
+    create_command,
+    export_command,
+    import_command,
+)
+from loader.evaluate_cli import eval_command  # noqa: E402
+from loader.show_cli import show_command  # noqa: E402
+
+cli.add_command(create_command)
+cli.add_command(import_command)
+cli.add_command(export_command)
+cli.add_command(eval_command)
+cli.add_command(show_command)
+cli.add_command(check_command)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from loader.client import Couch, NotFound
+from loader.client import Couch, CouchError, NotFound
 from loader.model import ModelError, neuron
 
 STATIC = neuron.STATIC
@@ -32,6 +32,8 @@ INPUTS_VIEW = "inputs"
 DENSE_OVERHEAD = 8
 DENSE_MIN_CELLS = 1 << 16
 CHUNK_CELLS = 1 << 22
+
+QUERY_SERVER_HINT = "register the query server with COUCHDB_QUERY_SERVER_PYTHON"
 
 ACTIVATIONS = {
     "identity": lambda total: total,
@@ -233,6 +235,11 @@ class Network:
         """Levels in evaluation order; a network with a cycle has none."""
         if self.cycle_error:
             raise ModelError(self.cycle_error)
+        return self._levels
+
+    @property
+    def step_levels(self) -> list[Level]:
+        """The levels used by steps; with a cycle, grouped by distance from inputs."""
         return self._levels
 
     def build_levels(self, depth: dict[str, int]) -> list[Level]:
@@ -456,6 +463,19 @@ def load_neurons(couch: Couch) -> dict[str, dict]:
         return neurons_from_rows(couch.stream_view(DESIGN, INPUTS_VIEW, reduce=False))
     except NotFound as exc:
         raise ModelError(missing_network_reason(couch, exc)) from None
+    except CouchError as exc:
+        if not runs_no_python(exc):
+            raise
+        reason = (
+            f"{exc.reason}; the server does not run Python views: {QUERY_SERVER_HINT}"
+        )
+        raise CouchError(exc.status, exc.error, reason) from None
+
+
+def runs_no_python(exc: CouchError) -> bool:
+    """Whether an error says the server has no query server for Python."""
+    text = f"{exc.error} {exc.reason}".lower()
+    return any(word in text for word in ("query_language", "os_process"))
 
 
 def missing_network_reason(couch: Couch, exc: NotFound) -> str:
