@@ -1,0 +1,154 @@
+"""GET/POST /db/_changes: normal and longpoll feeds, with filters."""
+
+import time
+
+import orjson
+
+from ..errors import CouchError, QueryServerError, bad_request, method_not_allowed
+from ..http import Request, json_response, query_parse_error
+from ..storage import Database, doc_json, format_seq, parse_seq
+from .design import call_function, load_ddoc, request_object
+
+FILTER_BATCH = 100
+DEFAULT_TIMEOUT_MS = 60_000
+
+
+def changes(couch, req: Request, db: Database):
+    if req.method not in ("GET", "HEAD", "POST"):
+        raise method_not_allowed("GET,HEAD,POST")
+    body = req.json_object() if req.method == "POST" and req.body else {}
+    feed = req.query.get("feed", "normal")
+    if feed not in ("normal", "longpoll"):
+        raise CouchError(400, "bad_request", f"devcouch does not serve feed={feed}")
+    keep = change_filter(couch, req, db, body)
+    since = current_since(req, db)
+    results, last_seq, pending = collect(db, req, since, keep)
+    if feed == "longpoll" and not results:
+        results, last_seq, pending = wait_and_collect(db, req, since, keep)
+    text = '{"results":[\n' + ",\n".join(results) + "\n],\n"
+    text += f'"last_seq":{orjson.dumps(format_seq(last_seq)).decode()},'
+    text += f'"pending":{pending}}}'
+    return json_response(text.encode())
+
+
+def current_since(req: Request, db: Database) -> int:
+    since = req.query.get("since", "0")
+    return db.update_seq if since == "now" else parse_seq(since)
+
+
+def wait_and_collect(db: Database, req: Request, since: int, keep):
+    timeout = req.param_int("timeout", DEFAULT_TIMEOUT_MS) / 1000
+    deadline = time.monotonic() + timeout
+    seen = since
+    while (left := deadline - time.monotonic()) > 0:
+        if not db.wait_for_change(seen, left):
+            break
+        results, last_seq, pending = collect(db, req, since, keep)
+        if results:
+            return results, last_seq, pending
+        seen = db.update_seq
+    return [], max(since, seen), 0
+
+
+def collect(db: Database, req: Request, since: int, keep):
+    """Change rows after `since` that pass the filter, up to `limit`."""
+    descending = req.param_bool("descending")
+    limit = req.param_int("limit")
+    include_docs = req.param_bool("include_docs")
+    order = "DESC" if descending else "ASC"
+    where = "" if descending else "WHERE seq > ?"
+    with db.reader() as conn:
+        rows = conn.execute(
+            f"SELECT id, rev, deleted, seq, body FROM docs {where}"
+            f" ORDER BY seq {order}",
+            () if descending else (since,),
+        ).fetchall()
+    kept, examined = [], 0
+    last_seq = db.update_seq if descending else since
+    for row, wanted in judged(rows, keep):
+        if limit is not None and len(kept) >= limit:
+            break
+        examined, last_seq = examined + 1, row[3]
+        if wanted:
+            kept.append(change_row(row, include_docs))
+    return kept, last_seq, len(rows) - examined
+
+
+def judged(rows: list, keep):
+    """(row, passes the filter) pairs, the filter run a batch at a time."""
+    for start in range(0, len(rows), FILTER_BATCH):
+        batch = rows[start : start + FILTER_BATCH]
+        yield from zip(batch, keep(batch), strict=True)
+
+
+def change_row(row, include_docs: bool) -> str:
+    doc_id, rev, deleted, seq, body = row
+    text = '{"seq":' + orjson.dumps(format_seq(seq)).decode()
+    text += ',"id":' + orjson.dumps(doc_id).decode()
+    text += ',"changes":[{"rev":"' + rev + '"}]'
+    if deleted:
+        text += ',"deleted":true'
+    if include_docs:
+        text += ',"doc":' + doc_json(doc_id, rev, body, bool(deleted))
+    return text + "}"
+
+
+def doc_of(row) -> dict:
+    doc_id, rev, deleted, _, body = row
+    return orjson.loads(doc_json(doc_id, rev, body, bool(deleted)))
+
+
+# -- filters -----------------------------------------------------------------
+
+
+def change_filter(couch, req: Request, db: Database, body: dict):
+    """A function from a batch of change rows to one keep/drop flag each."""
+    name = req.query.get("filter")
+    if name is None:
+        return lambda batch: [True] * len(batch)
+    if name == "_doc_ids":
+        return doc_ids_filter(req, body)
+    if name == "_design":
+        return lambda batch: [r[0].startswith("_design/") for r in batch]
+    if name == "_view":
+        return view_filter(couch, req, db)
+    if "/" not in name:
+        raise bad_request(
+            "filter parameter must be of the form `designname/filtername`"
+        )
+    ddoc_name, filter_name = name.split("/", 1)
+    ddoc = load_ddoc(db, ddoc_name)
+    if filter_name not in (ddoc.get("filters") or {}):
+        raise CouchError(404, "not_found", f"missing json key: {filter_name}")
+    request = request_object(req, db, None)
+    path = ["filters", filter_name]
+    return lambda batch: ask(couch, ddoc, path, [[doc_of(r) for r in batch], request])
+
+
+def doc_ids_filter(req: Request, body: dict):
+    ids = body.get("doc_ids", req.param_json("doc_ids"))
+    if not isinstance(ids, list):
+        raise bad_request("`doc_ids` filter parameter is not a list of doc ids.")
+    wanted = set(ids)
+    return lambda batch: [r[0] in wanted for r in batch]
+
+
+def view_filter(couch, req: Request, db: Database):
+    view = req.query.get("view", "")
+    if "/" not in view:
+        raise query_parse_error("`view` must be of the form `designname/viewname`")
+    ddoc_name, view_name = view.split("/", 1)
+    ddoc = load_ddoc(db, ddoc_name)
+    if view_name not in (ddoc.get("views") or {}):
+        raise CouchError(404, "not_found", "missing_named_view")
+    path = ["views", view_name, "map"]
+    return lambda batch: ask(couch, ddoc, path, [[doc_of(r) for r in batch]])
+
+
+def ask(couch, ddoc: dict, path: list, args: list) -> list[bool]:
+    with couch.pool.checkout() as proc:
+        proc.teach(ddoc)
+        reply = call_function(proc, ["ddoc", ddoc["_id"], path, args])
+    if not (isinstance(reply, list) and len(reply) == 2 and reply[0] is True):
+        raise QueryServerError("filter_error", f"bad filter reply: {reply!r:.200}")
+    return [bool(flag) for flag in reply[1]]
