@@ -87,6 +87,9 @@ def main() -> None:
 
 
 # Commands are registered here, one line per module.
+from loader.push import push  # noqa: E402
+
+cli.add_command(push)
 
 from loader.check_cli import check_command  # noqa: E402
 from loader.documents_cli import (  # noqa: E402

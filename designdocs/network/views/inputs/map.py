@@ -1,0 +1,23 @@
+"""One row per input of each neuron: key = neuron id, value = the input.
+
+    {"_id": "1", "inputs": [{"node": "input_x", "weight": 1}], "increment": 0}
+    -> ("1", {"node": "input_x", "weight": 1})
+
+A neuron with a non-identity `activation` repeats it in every value, so the
+whole network can be read from this one view with reduce=false.
+"""
+
+
+def inputs(doc):
+    entries = doc.get("inputs")
+    if not isinstance(entries, list) or doc["_id"].startswith("_design/"):
+        return
+    activation = doc.get("activation")
+    for entry in entries:
+        # A malformed entry is skipped rather than losing the neuron's other rows.
+        if not isinstance(entry, dict) or "node" not in entry or "weight" not in entry:
+            continue
+        value = {"node": entry["node"], "weight": entry["weight"]}
+        if activation and activation != "identity":
+            value["activation"] = activation
+        yield doc["_id"], value

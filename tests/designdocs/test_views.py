@@ -1,0 +1,67 @@
+"""The map functions of the network's views, called with plain documents."""
+
+RUN = {"_id": "run-1", "type": "training_run", "state": "running", "epochs": []}
+
+
+def rows(function, doc):
+    return [list(pair) for pair in function(doc) or []]
+
+
+def test_inputs_emits_one_row_per_input(functions, article):
+    inputs = functions.load("views", "inputs", "map")
+    assert rows(inputs, article[0]) == [
+        ["input_x", {"node": "static", "weight": "474"}]
+    ]
+    assert rows(inputs, article[2]) == [
+        ["output_x", {"node": "1", "weight": 1}],
+        ["output_x", {"node": "2", "weight": 9.536375211640632e179}],
+        ["output_x", {"node": "3", "weight": -194411155905.33661}],
+    ]
+
+
+def test_inputs_carries_a_non_identity_activation(functions):
+    inputs = functions.load("views", "inputs", "map")
+    doc = {"_id": "h", "activation": "tanh", "inputs": [{"node": "x", "weight": 2}]}
+    assert rows(inputs, doc) == [
+        ["h", {"node": "x", "weight": 2, "activation": "tanh"}]
+    ]
+    doc["activation"] = "identity"
+    assert rows(inputs, doc) == [["h", {"node": "x", "weight": 2}]]
+
+
+def test_inputs_skips_other_documents(functions):
+    inputs = functions.load("views", "inputs", "map")
+    assert rows(inputs, RUN) == []
+    assert rows(inputs, {"_id": "_design/x", "inputs": []}) == []
+    broken = {"_id": "b", "inputs": [5, {"node": "x"}, {"node": "y", "weight": 1}]}
+    assert rows(inputs, broken) == [["b", {"node": "y", "weight": 1}]]
+
+
+def test_consumers_reverses_the_edges(functions, article):
+    consumers = functions.load("views", "consumers", "map")
+    assert rows(consumers, article[0]) == []
+    assert rows(consumers, article[1]) == [
+        ["input_x", {"node": "1", "weight": 1}],
+        ["input_y", {"node": "1", "weight": -1}],
+    ]
+    assert rows(consumers, RUN) == []
+
+
+def test_statics_tells_inputs_from_biases(functions, article):
+    statics = functions.load("views", "statics", "map")
+    assert rows(statics, article[0]) == [["input_x", {"value": "474", "kind": "input"}]]
+    assert rows(statics, article[1]) == []
+    hidden = {
+        "_id": "h",
+        "inputs": [{"node": "x", "weight": 1}, {"node": "static", "weight": 0.5}],
+    }
+    assert rows(statics, hidden) == [["h", {"value": 0.5, "kind": "bias"}]]
+    assert rows(statics, RUN) == []
+
+
+def test_filter_passes_neurons_only(functions, article):
+    neurons = functions.load("filters", "neurons")
+    assert all(neurons(doc, {}) for doc in article)
+    assert not neurons(RUN, {})
+    assert not neurons({"_id": "_design/network", "language": "python"}, {})
+    assert not neurons({"_id": "x", "inputs": "none"}, {})
