@@ -61,8 +61,8 @@ def check_views(couch: Couch) -> str:
                 f"the server cannot run Python views ({exc.error}); {QUERY_SERVER_HINT}"
             ) from None
         raise Failed(f"querying the {INPUTS_VIEW!r} view failed: {exc}") from None
-    found = "and returns rows" if rows else "(no neurons yet)"
-    return f"Python views run: the {INPUTS_VIEW!r} view answers {found}"
+    found = "with rows" if rows else "(no neurons yet)"
+    return f"the {INPUTS_VIEW!r} view answers {found}"
 
 
 CHECKS: list[tuple[str, Callable[[Couch], str]]] = [

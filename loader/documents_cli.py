@@ -138,7 +138,7 @@ def export_command(couch: Couch, as_json: bool, file) -> None:
     exported = export_docs(couch)
     text = orjson.dumps(exported, option=orjson.OPT_INDENT_2) + b"\n"
     if file == "-":
-        click.get_binary_stream("stdout").write(text)
+        click.echo(text, nl=False)
         return
     try:
         with open(file, "wb") as out:

@@ -80,7 +80,7 @@ def text(net: Network, db: str) -> str:
 
 def edge_text(source: str, target: str, weight) -> str:
     if source == STATIC:
-        return f"{target} static {weight}"
+        return f"static -> {target}  value {weight}"
     return f"{source} -> {target}  weight {weight}  trust {neuron.trust(weight):.4f}"
 
 

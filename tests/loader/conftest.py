@@ -1,6 +1,9 @@
 """Fixtures for the command-line tests: a database, with or without the design."""
 
+import uuid
+
 import pytest
+import requests
 from click.testing import CliRunner
 
 from loader.cli import cli
@@ -20,7 +23,11 @@ class Runner:
         self.couch = Couch(self.server, self.db)
 
     def __call__(self, *args: str, stdin: str | None = None):
-        arguments = [*args, "--url", self.server, "--db", self.db]
+        arguments = list(args)
+        if "--url" not in args:
+            arguments += ["--url", self.server]
+        if "--db" not in args:
+            arguments += ["--db", self.db]
         return CliRunner().invoke(cli, arguments, input=stdin)
 
     def ok(self, *args: str, stdin: str | None = None):
@@ -30,9 +37,12 @@ class Runner:
 
 
 @pytest.fixture
-def bare(db_url):
-    """A runner on an empty database without the design document."""
-    return Runner(db_url)
+def bare(couch_url):
+    """A runner on a database of its own, without the design document."""
+    url = f"{couch_url}/test_bare_{uuid.uuid4().hex[:12]}"
+    requests.put(url, timeout=30).raise_for_status()
+    yield Runner(url)
+    requests.delete(url, timeout=30)
 
 
 @pytest.fixture

@@ -1,0 +1,89 @@
+"""A server to talk to: COUCHDB_URL when set, otherwise devcouch started here."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+from loader.client import split_credentials
+
+ADMIN = "admin"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(
+    url: str, proc: subprocess.Popen, log: Path, seconds: float = 30
+) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"devcouch exited early; see {log}")
+        try:
+            if requests.get(f"{url}/_up", timeout=1).ok:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"devcouch did not answer within {seconds:.0f} s; see {log}")
+
+
+@contextmanager
+def devcouch(data: Path) -> Iterator[str]:
+    """Run devcouch on a free loopback port; yields its URL with credentials."""
+    data.mkdir(parents=True, exist_ok=True)
+    password = secrets.token_hex(8)
+    port = free_port()
+    command = [sys.executable, "-m", "devcouch", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--data", str(data)]
+    command += ["--admin", f"{ADMIN}:{password}"]
+    log = data / "devcouch.log"
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}", proc, log)
+        yield f"http://{ADMIN}:{password}@127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@contextmanager
+def server(data: Path) -> Iterator[str]:
+    """COUCHDB_URL when it is set, else a devcouch keeping its files in `data`."""
+    if os.environ.get("COUCHDB_URL"):
+        yield os.environ["COUCHDB_URL"]
+        return
+    with devcouch(data) as url:
+        yield url
+
+
+def public_url(url: str) -> str:
+    """The URL without its credentials, fit to print."""
+    return split_credentials(url)[0]
+
+
+def push_designs(url: str, db: str) -> str:
+    """Run `couchnet push` for the project's design documents; its output."""
+    command = [sys.executable, "-c", "from loader.cli import main; main()"]
+    command += ["push", "--url", url, "--db", db]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    if done.returncode:
+        raise RuntimeError(f"couchnet push failed: {done.stderr.strip()}")
+    return done.stdout
