@@ -14,7 +14,6 @@ the line.
 
 import ast
 import linecache
-import traceback
 from collections.abc import Callable
 from types import TracebackType
 
@@ -78,9 +77,10 @@ def describe_error(exc: BaseException) -> str:
 def source_line(tb: TracebackType | None) -> int | None:
     """The line of the innermost traceback frame that lies in a compiled source."""
     line = None
-    for frame, lineno in traceback.walk_tb(tb):
-        if frame.f_code.co_filename in _SOURCE_NAMES:
-            line = lineno
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename in _SOURCE_NAMES:
+            line = tb.tb_lineno
+        tb = tb.tb_next
     return line
 
 

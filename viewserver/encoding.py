@@ -1,7 +1,5 @@
 """JSON encoding that says clearly what a value JSON cannot hold came from."""
 
-import json
-
 import orjson
 
 from .errors import QueryError
@@ -51,6 +49,8 @@ def has_non_finite(value: object) -> bool:
 
 def _encode_slowly(value: object, first_error: TypeError) -> bytes:
     """The standard library's encoder, which also handles integers of any size."""
+    import json  # rarely needed, so not loaded at start-up
+
     try:
         text = json.dumps(
             value, ensure_ascii=False, allow_nan=False, separators=(",", ":")

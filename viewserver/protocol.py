@@ -14,12 +14,13 @@ Errors are answered in one place here: a :class:`QueryError` becomes
 answered the same way and ends the process with exit status 1.
 """
 
-import inspect
+import gc
 import logging
 import os
 import sys
 
 import orjson
+from orjson import loads
 
 from . import design, views
 from .errors import FatalError, QueryError
@@ -40,12 +41,11 @@ COMMANDS = {
 
 
 def _arities(commands: dict) -> dict:
-    """How many arguments each command takes: (fewest, most)."""
+    """How many arguments each command takes after the state: (fewest, most)."""
     arities = {}
     for name, handler in commands.items():
-        params = list(inspect.signature(handler).parameters.values())[1:]
-        required = [p for p in params if p.default is inspect.Parameter.empty]
-        arities[name] = (len(required), len(params))
+        most = handler.__code__.co_argcount - 1
+        arities[name] = (most - len(handler.__defaults__ or ()), most)
     return arities
 
 
@@ -55,56 +55,60 @@ ARITIES = _arities(COMMANDS)
 def serve(reader: LineReader, output: Output) -> int:
     """Answer commands until the input ends (0) or a fatal error (1)."""
     state = State(reader, output)
+    send, send_line = output.send, output.send_line
     debug = logger.isEnabledFor(logging.DEBUG)
-    while (line := reader.readline()) is not None:
+    for line in reader:
         state.line = line
         if debug:
             logger.debug("command: %s", line[:500].decode(errors="replace"))
         try:
-            reply = dispatch(state, line)
-        except FatalError as exc:
-            logger.error("fatal: %s: %s", exc.code, exc.reason)
-            output.send(exc.reply())
-            output.flush()
-            return 1
+            command = loads(line)
+            reply = COMMANDS[command[0]](state, *command[1:])
         except QueryError as exc:
-            logger.info("error: %s: %s", exc.code, exc.reason)
-            output.send(exc.reply())
+            if answer_error(output, exc):
+                return 1
             continue
-        if reply is None:
+        except Exception as exc:
+            if answer_error(output, failure(line, exc)):
+                return 1
             continue
         if reply.__class__ is bytes:
-            output.send_line(reply)
-        else:
-            output.send(reply)
+            send_line(reply)
+        elif reply is not None:
+            send(reply)
     output.flush()
     return 0
 
 
-def dispatch(state: State, line: bytes) -> object:
-    """Run the command on ``line``; its reply, pre-encoded bytes, or None if sent."""
+def answer_error(output: Output, exc: QueryError) -> bool:
+    """Send ``["error", code, reason]``; True when the server must now exit."""
+    output.send(exc.reply())
+    if isinstance(exc, FatalError):
+        logger.error("fatal: %s: %s", exc.code, exc.reason)
+        output.flush()
+        return True
+    logger.info("error: %s: %s", exc.code, exc.reason)
+    return False
+
+
+def failure(line: bytes, exc: Exception) -> QueryError:
+    """What went wrong with ``line``: bad JSON, an unknown command, or a bug."""
     try:
-        command = orjson.loads(line)
-    except orjson.JSONDecodeError as exc:
-        raise QueryError("invalid_json", f"{exc}: {line[:100]!r}") from exc
+        command = loads(line)
+    except orjson.JSONDecodeError as error:
+        return QueryError("invalid_json", f"{error}: {line[:100]!r}")
     if not isinstance(command, list) or not command:
-        raise FatalError("unknown_command", f"not a command: {line[:100]!r}")
+        return FatalError("unknown_command", f"not a command: {line[:100]!r}")
     name = command[0]
-    handler = COMMANDS.get(name) if isinstance(name, str) else None
-    if handler is None:
-        raise FatalError("unknown_command", f"unknown command '{name}'")
+    if not isinstance(name, str) or name not in COMMANDS:
+        return FatalError("unknown_command", f"unknown command '{name}'")
     fewest, most = ARITIES[name]
     if not fewest <= len(command) - 1 <= most:
         reason = f"{name} takes {fewest} to {most} arguments, got {len(command) - 1}"
-        raise FatalError("query_protocol_error", reason)
-    try:
-        return handler(state, *command[1:])
-    except QueryError:
-        raise
-    except Exception as exc:
-        # A bug of this server or a malformed command; the process stays usable.
-        logger.exception("%s failed", name)
-        raise QueryError("query_server_error", f"{name}: {exc!r}") from exc
+        return FatalError("query_protocol_error", reason)
+    # A bug of this server or a malformed argument; the process stays usable.
+    logger.error("%s failed", name, exc_info=exc)
+    return QueryError("query_server_error", f"{name}: {exc!r}")
 
 
 def serve_stdio() -> int:
@@ -116,4 +120,14 @@ def serve_stdio() -> int:
     output = Output(fd_writer(1))
     reader = LineReader(lambda size: os.read(0, size), output.flush)
     sys.stdout = LogStream(output)
+    tune_garbage_collector()
     return serve(reader, output)
+
+
+def tune_garbage_collector() -> None:
+    """Collect cycles less often: decoded documents hold none, and their many
+    short-lived containers would otherwise trigger a collection every few
+    documents. Objects made at start-up are left out of collections for good.
+    """
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)

@@ -3,7 +3,6 @@
 import builtins
 import io
 import logging
-from dataclasses import dataclass
 
 import orjson
 
@@ -15,14 +14,20 @@ from .streams import LineReader, Output
 logger = logging.getLogger("viewserver")
 
 
-@dataclass
 class Config:
     """The ``reset`` configuration CouchDB sends: reduce limits and timeout."""
 
-    reduce_limit: bool | str = False
-    reduce_limit_threshold: int = 4096
-    reduce_limit_ratio: float = 2.0
-    timeout: int | None = None
+    def __init__(
+        self,
+        reduce_limit: bool | str = False,
+        reduce_limit_threshold: int = 4096,
+        reduce_limit_ratio: float = 2.0,
+        timeout: int | None = None,
+    ):
+        self.reduce_limit = reduce_limit
+        self.reduce_limit_threshold = reduce_limit_threshold
+        self.reduce_limit_ratio = reduce_limit_ratio
+        self.timeout = timeout
 
     @classmethod
     def from_reset(cls, config: dict | None) -> "Config":

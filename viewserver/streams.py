@@ -7,50 +7,49 @@ a stream of commands costs one write per batch instead of one per reply.
 
 import io
 import os
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import orjson
 
 CHUNK_SIZE = 1 << 16
-MAX_PENDING = 512  # replies kept before writing even when more input waits
 
 
 class LineReader:
-    """Split bytes from ``read(n)`` into lines; flush the output before blocking."""
+    """Lines from ``read(n)``; ``before_wait()`` runs before every read.
+
+    Iterating gives the non-blank lines, without their newline, until the
+    input ends; :meth:`readline` takes the next one from the same iterator.
+    """
 
     def __init__(self, read: Callable[[int], bytes], before_wait: Callable[[], None]):
-        self._read = read
-        self._before_wait = before_wait
-        self._lines: deque[bytes] = deque()
-        self._partial: list[bytes] = []
+        self._lines = _split_lines(read, before_wait)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._lines
 
     def readline(self) -> bytes | None:
-        """The next non-blank line without its newline, or None at end of input."""
-        while True:
-            while self._lines:
-                line = self._lines.popleft()
-                if line.strip():
-                    return line
-            if not self._fill():
-                return None
+        """The next line, or None at end of input."""
+        return next(self._lines, None)
 
-    def _fill(self) -> bool:
-        self._before_wait()
-        chunk = self._read(CHUNK_SIZE)
+
+def _split_lines(read, before_wait) -> Iterator[bytes]:
+    partial: list[bytes] = []
+    while True:
+        before_wait()
+        chunk = read(CHUNK_SIZE)
         if not chunk:
-            tail = b"".join(self._partial)
-            self._partial.clear()
-            self._lines.append(tail)
-            return bool(tail.strip())
+            break
+        partial.append(chunk)
         if b"\n" not in chunk:
-            self._partial.append(chunk)
-            return True
-        self._partial.append(chunk)
-        lines = b"".join(self._partial).split(b"\n")
-        self._partial = [lines.pop()]
-        self._lines.extend(lines)
-        return True
+            continue
+        lines = b"".join(partial).split(b"\n")
+        partial = [lines.pop()]
+        for line in lines:
+            if line and not line.isspace():
+                yield line
+    tail = b"".join(partial)
+    if tail and not tail.isspace():
+        yield tail
 
 
 class Output:
@@ -59,15 +58,12 @@ class Output:
     def __init__(self, write: Callable[[bytes], object]):
         self._write = write
         self._pending: list[bytes] = []
+        # Replies wait at most until the next read of input, which comes
+        # after every 64 KiB of commands, so the batch stays small.
+        self.send_line = self._pending.append
 
     def send(self, reply: object) -> None:
         self.send_line(orjson.dumps(reply))
-
-    def send_line(self, line: bytes) -> None:
-        pending = self._pending
-        pending.append(line)
-        if len(pending) >= MAX_PENDING:
-            self.flush()
 
     def log(self, message: str) -> None:
         self.send(["log", message])
