@@ -106,3 +106,9 @@ cli.add_command(export_command)
 cli.add_command(eval_command)
 cli.add_command(show_command)
 cli.add_command(check_command)
+
+from loader.train_cli import plot_command, runs_command, train_command  # noqa: E402
+
+cli.add_command(train_command)
+cli.add_command(runs_command)
+cli.add_command(plot_command)
