@@ -108,13 +108,16 @@ def builtin(name: str, keys: list, values: list):
 # -- Python reduces through the query server ---------------------------------
 
 
-def chunks(items: list, size_of) -> list[list]:
-    """Split items into runs of about NODE_BYTES, as b-tree nodes are."""
+def chunks(items: list, size_of, least: int = 1) -> list[list]:
+    """Split items into runs of about NODE_BYTES, as b-tree nodes are.
+
+    Runs hold at least `least` items, so that the tree's levels shrink.
+    """
     runs, run, size = [], [], 0
     for item in items:
         run.append(item)
         size += size_of(item)
-        if size >= NODE_BYTES:
+        if size >= NODE_BYTES and len(run) >= least:
             runs.append(run)
             run, size = [], 0
     if run or not runs:
@@ -149,7 +152,7 @@ def rereduce_level(proc, source: str, pending: list[list]) -> list[list]:
             levels.append(partials)
             continue
         level = []
-        for run in chunks(partials, lambda v: len(orjson.dumps(v))):
+        for run in chunks(partials, lambda v: len(orjson.dumps(v)), least=2):
             overflow = [v for v in run if is_overflow(v)]
             if overflow:  # a failed reduction stays failed on the way up
                 level.append(overflow[0])

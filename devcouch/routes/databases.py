@@ -24,8 +24,6 @@ def database(couch, req: Request, name: str):
     if req.method == "PUT":
         require_server_admin(req.user)
         couch.server.create(name)
-        if name == "_users":
-            couch.server.get(name).set_meta("security", {})
         return json_response({"ok": True}, 201, {"Location": f"/{name}"})
     if req.method == "DELETE":
         require_server_admin(req.user)
