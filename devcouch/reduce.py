@@ -127,7 +127,7 @@ def chunks(items: list, size_of, least: int = 1) -> list[list]:
 
 def custom(proc, source: str, groups: list[list[tuple]]) -> list:
     """Reduce each group of (key_json, docid, value_json) rows with `source`."""
-    runs = [chunks(rows, lambda r: len(r[0]) + len(r[2])) for rows in groups]
+    runs = [leaf_runs(rows) for rows in groups]
     flat = [(g, run) for g, group_runs in enumerate(runs) for run in group_runs]
     commands = [["reduce", [source], kvs(run)] for _, run in flat]
     results = answer(proc, commands)
@@ -137,6 +137,26 @@ def custom(proc, source: str, groups: list[list[tuple]]) -> list:
     while any(len(p) > 1 for p in pending):
         pending = rereduce_level(proc, source, pending)
     return [p[0] for p in pending]
+
+
+def leaf_runs(rows: list[tuple]) -> list[list[tuple]]:
+    """Runs of rows as CouchDB's leaf nodes hold them.
+
+    The rows one document emits under one key are a single b-tree entry, so
+    they always reach the same reduce call.
+    """
+    entries, last = [], None
+    for row in rows:
+        if (row[0], row[1]) != last:
+            entries.append([])
+            last = (row[0], row[1])
+        entries[-1].append(row)
+    runs = chunks(entries, entry_size)
+    return [[row for entry in run for row in entry] for run in runs]
+
+
+def entry_size(entry: list[tuple]) -> int:
+    return sum(len(key) + len(value) for key, _, value in entry)
 
 
 def kvs(run: list[tuple]) -> list:
