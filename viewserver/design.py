@@ -29,6 +29,7 @@ class DesignDoc:
         namespace = state.namespace(self.emitted)
         namespace.update(state.render.functions())
         namespace["require"] = make_require(self.doc, {}, state.base_namespace())
+        namespace["ddoc"] = self.doc  # what JavaScript functions see as `this`
         self.namespace = namespace
 
     def function(self, path: list):
