@@ -1,8 +1,8 @@
 """Reject malformed neurons and training runs before CouchDB stores them.
 
 A neuron (a document with `inputs`) holds a list of {"node": id, "weight": w}
-where w is a finite number or, as the article stores static values, a
-numeric string ("474"); `activation`, when set, is one the model knows, and
+where w is a finite number or a numeric string (static values are often
+stored as "474"); `activation`, when set, is one the model knows, and
 `increment` is a number. A training run ("type": "training_run") has a
 `state` among running/finished/interrupted/failed and a list of `epochs`.
 Any other document is left alone.

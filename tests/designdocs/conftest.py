@@ -14,8 +14,8 @@ from loader.designdoc import build, lookup
 from viewserver.compiler import compile_function
 
 NETWORK = Path(__file__).resolve().parents[2] / "designdocs" / "network"
-# The article's example neurons, as its CouchDB stored them.
-ARTICLE = [
+# The seeds's example neurons, as its CouchDB stored them.
+SEEDS = [
     {"_id": "input_x", "inputs": [{"node": "static", "weight": "474"}], "increment": 0},
     {
         "_id": "1",
@@ -108,5 +108,5 @@ def functions():
 
 
 @pytest.fixture
-def article():
-    return [dict(doc, inputs=[dict(e) for e in doc["inputs"]]) for doc in ARTICLE]
+def seeds():
+    return [dict(doc, inputs=[dict(e) for e in doc["inputs"]]) for doc in SEEDS]

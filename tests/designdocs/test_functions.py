@@ -29,17 +29,17 @@ def apply_deltas(functions):
     return functions.load("updates", "apply_deltas")
 
 
-def test_apply_deltas_adds_to_weights_and_bumps_increment(apply_deltas, article):
+def test_apply_deltas_adds_to_weights_and_bumps_increment(apply_deltas, seeds):
     doc, response = apply_deltas(
-        article[1], request({"deltas": {"input_x": 0.25, "input_y": -2}})
+        seeds[1], request({"deltas": {"input_x": 0.25, "input_y": -2}})
     )
     assert [e["weight"] for e in doc["inputs"]] == [1.25, -3]
     assert doc["increment"] == 1
     assert response["json"]["weights"] == {"input_x": 1.25, "input_y": -3}
 
 
-def test_apply_deltas_reads_a_static_string_value(apply_deltas, article):
-    doc, _ = apply_deltas(article[0], request({"deltas": {"static": 1}}))
+def test_apply_deltas_reads_a_static_string_value(apply_deltas, seeds):
+    doc, _ = apply_deltas(seeds[0], request({"deltas": {"static": 1}}))
     assert doc["inputs"] == [{"node": "static", "weight": 475.0}]
 
 
@@ -54,12 +54,12 @@ def test_apply_deltas_reads_a_static_string_value(apply_deltas, article):
         ({"weights": {}}, "must be"),
     ],
 )
-def test_apply_deltas_refuses_and_changes_nothing(apply_deltas, article, body, reason):
-    doc, response = apply_deltas(article[1], request(body))
+def test_apply_deltas_refuses_and_changes_nothing(apply_deltas, seeds, body, reason):
+    doc, response = apply_deltas(seeds[1], request(body))
     assert doc is None
     assert response["code"] == 400
     assert reason in response["json"]["reason"]
-    assert article[1]["inputs"][0]["weight"] == 1
+    assert seeds[1]["inputs"][0]["weight"] == 1
 
 
 def test_apply_deltas_refuses_a_source_read_twice(apply_deltas):
@@ -69,8 +69,8 @@ def test_apply_deltas_refuses_a_source_read_twice(apply_deltas):
     assert "more than once" in response["json"]["reason"]
 
 
-def test_apply_deltas_refuses_a_body_that_is_not_json(apply_deltas, article):
-    doc, response = apply_deltas(article[1], request(id="1") | {"body": "{"})
+def test_apply_deltas_refuses_a_body_that_is_not_json(apply_deltas, seeds):
+    doc, response = apply_deltas(seeds[1], request(id="1") | {"body": "{"})
     assert (doc, response["code"]) == (None, 400)
 
 
@@ -88,22 +88,22 @@ def show(functions):
     return functions.load("shows", "neuron")
 
 
-def test_show_answers_json_when_asked(show, article):
+def test_show_answers_json_when_asked(show, seeds):
     for req in (
         request(query={"format": "json"}),
         request(headers={"Accept": "application/json"}),
     ):
-        described = show(article[1], req)["json"]
+        described = show(seeds[1], req)["json"]
         assert described["neuron"] == "1"
         assert described["inputs"][0]["trust"] == pytest.approx(math.tanh(1))
         assert described["inputs"][1]["trust"] == pytest.approx(math.tanh(-1))
-    static = show(article[0], request(query={"format": "json"}))["json"]["inputs"]
+    static = show(seeds[0], request(query={"format": "json"}))["json"]["inputs"]
     assert static == [{"node": "static", "weight": "474", "value": 474.0}]
 
 
-def test_show_answers_html_to_a_browser(show, article):
+def test_show_answers_html_to_a_browser(show, seeds):
     browser = "text/html,application/xhtml+xml,application/json;q=0.9,*/*;q=0.8"
-    response = show(article[1], request(headers={"accept": browser}))
+    response = show(seeds[1], request(headers={"accept": browser}))
     assert response["headers"]["Content-Type"].startswith("text/html")
     page = response["body"]
     assert '<a href="input_x">input_x</a>' in page
@@ -151,13 +151,13 @@ def parsed_edges(text):
     return sorted(edges)
 
 
-def test_dot_draws_every_edge(functions, article):
-    article.append({"_id": 'say "hi"', "inputs": [{"node": "1", "weight": 0.5}]})
-    run = functions.run_list("dot", view_rows(article), {"reduce": "false"})
+def test_dot_draws_every_edge(functions, seeds):
+    seeds.append({"_id": 'say "hi"', "inputs": [{"node": "1", "weight": 0.5}]})
+    run = functions.run_list("dot", view_rows(seeds), {"reduce": "false"})
     assert run.body.startswith("digraph network {") and run.body.endswith("}\n")
     expected = [
         (e["node"], d["_id"], repr(e["weight"]))
-        for d in article
+        for d in seeds
         for e in d["inputs"]
         if e["node"] != "static"
     ]
@@ -206,10 +206,10 @@ def test_evaluate_matches_the_reference(functions, activation):
     assert body["outputs"] == pytest.approx(expected, rel=1e-12)
 
 
-def test_evaluate_the_article(functions, article):
-    article += [{"_id": n, "inputs": [{"node": "static", "weight": "1"}]} for n in "23"]
-    article.append({"_id": "input_y", "inputs": [{"node": "static", "weight": "2"}]})
-    _, body = evaluated(functions, article, {"input_x": "0.5"})
+def test_evaluate_the_seed_neurons(functions, seeds):
+    seeds += [{"_id": n, "inputs": [{"node": "static", "weight": "1"}]} for n in "23"]
+    seeds.append({"_id": "input_y", "inputs": [{"node": "static", "weight": "2"}]})
+    _, body = evaluated(functions, seeds, {"input_x": "0.5"})
     hand = (0.5 * math.tanh(1) + 2 * math.tanh(-1)) * math.tanh(1)
     hand += math.tanh(9.536375211640632e179) + math.tanh(-194411155905.33661)
     assert body == {"outputs": {"output_x": pytest.approx(hand, rel=1e-12)}}
@@ -239,8 +239,8 @@ def test_evaluate_a_cycle_without_steps_names_it(functions):
     assert "cycle" in body["reason"] and "a" in body["reason"] and "b" in body["reason"]
 
 
-def test_evaluate_an_unknown_input(functions, article):
-    _, body = evaluated(functions, article, {"input_q": "1"})
+def test_evaluate_an_unknown_input(functions, seeds):
+    _, body = evaluated(functions, seeds, {"input_q": "1"})
     assert body["error"] == "bad_request" and "input_q" in body["reason"]
 
 
@@ -248,7 +248,7 @@ def test_evaluate_an_unknown_input(functions, article):
     "query",
     [{"input_x": "abc"}, {"steps": "0"}, {"steps": "two"}, {"reduce": "true"}],
 )
-def test_evaluate_refuses_a_bad_query_with_400(functions, article, query):
-    response, body = evaluated(functions, article, query)
+def test_evaluate_refuses_a_bad_query_with_400(functions, seeds, query):
+    response, body = evaluated(functions, seeds, query)
     assert response["code"] == 400
     assert body["error"] == "bad_request"

@@ -1,4 +1,4 @@
-"""validate_doc_update: the article's documents pass, broken ones are refused."""
+"""validate_doc_update: the seed neurons pass, broken ones are refused."""
 
 import pytest
 
@@ -22,8 +22,8 @@ def forbidden(functions):
     return functions.Forbidden
 
 
-def test_accepts_the_article(validate, article):
-    for doc in article:
+def test_accepts_the_seed_neurons(validate, seeds):
+    for doc in seeds:
         validate(doc, None, {"name": None, "roles": []}, {})
 
 

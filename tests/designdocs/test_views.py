@@ -7,12 +7,10 @@ def rows(function, doc):
     return [list(pair) for pair in function(doc) or []]
 
 
-def test_inputs_emits_one_row_per_input(functions, article):
+def test_inputs_emits_one_row_per_input(functions, seeds):
     inputs = functions.load("views", "inputs", "map")
-    assert rows(inputs, article[0]) == [
-        ["input_x", {"node": "static", "weight": "474"}]
-    ]
-    assert rows(inputs, article[2]) == [
+    assert rows(inputs, seeds[0]) == [["input_x", {"node": "static", "weight": "474"}]]
+    assert rows(inputs, seeds[2]) == [
         ["output_x", {"node": "1", "weight": 1}],
         ["output_x", {"node": "2", "weight": 9.536375211640632e179}],
         ["output_x", {"node": "3", "weight": -194411155905.33661}],
@@ -37,20 +35,20 @@ def test_inputs_skips_other_documents(functions):
     assert rows(inputs, broken) == [["b", {"node": "y", "weight": 1}]]
 
 
-def test_consumers_reverses_the_edges(functions, article):
+def test_consumers_reverses_the_edges(functions, seeds):
     consumers = functions.load("views", "consumers", "map")
-    assert rows(consumers, article[0]) == []
-    assert rows(consumers, article[1]) == [
+    assert rows(consumers, seeds[0]) == []
+    assert rows(consumers, seeds[1]) == [
         ["input_x", {"node": "1", "weight": 1}],
         ["input_y", {"node": "1", "weight": -1}],
     ]
     assert rows(consumers, RUN) == []
 
 
-def test_statics_tells_inputs_from_biases(functions, article):
+def test_statics_tells_inputs_from_biases(functions, seeds):
     statics = functions.load("views", "statics", "map")
-    assert rows(statics, article[0]) == [["input_x", {"value": "474", "kind": "input"}]]
-    assert rows(statics, article[1]) == []
+    assert rows(statics, seeds[0]) == [["input_x", {"value": "474", "kind": "input"}]]
+    assert rows(statics, seeds[1]) == []
     hidden = {
         "_id": "h",
         "inputs": [{"node": "x", "weight": 1}, {"node": "static", "weight": 0.5}],
@@ -59,9 +57,9 @@ def test_statics_tells_inputs_from_biases(functions, article):
     assert rows(statics, RUN) == []
 
 
-def test_filter_passes_neurons_only(functions, article):
+def test_filter_passes_neurons_only(functions, seeds):
     neurons = functions.load("filters", "neurons")
-    assert all(neurons(doc, {}) for doc in article)
+    assert all(neurons(doc, {}) for doc in seeds)
     assert not neurons(RUN, {})
     assert not neurons({"_id": "_design/network", "language": "python"}, {})
     assert not neurons({"_id": "x", "inputs": "none"}, {})

@@ -4,8 +4,8 @@
     -> ("input_x", {"value": "474", "kind": "input"})
 
 `kind` is "input" for an input neuron (all of its inputs static) and "bias"
-for a static input of any other neuron. Values are given as stored: the
-article keeps them as numeric strings.
+for a static input of any other neuron. Values are given as stored, numeric
+strings included.
 """
 
 
