@@ -1,0 +1,97 @@
+"""The query server as CouchDB runs it: a child process, replies read line by line."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+
+def installed_viewserver() -> str:
+    """The ``couchnet-viewserver`` console script next to this interpreter."""
+    script = Path(sys.executable).with_name("couchnet-viewserver")
+    found = str(script) if script.exists() else shutil.which("couchnet-viewserver")
+    if not found:
+        pytest.fail("couchnet-viewserver is not installed: run `make install`")
+    return found
+
+
+class ChildServer:
+    """A query server process; ``run`` sends a command and reads its reply."""
+
+    def __init__(self, command: list[str]):
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        self.logs: list[str] = []
+
+    def run(self, command: object) -> object:
+        self.send(command)
+        return self.reply()
+
+    def send(self, command: object) -> None:
+        self.process.stdin.write(orjson.dumps(command) + b"\n")
+        self.process.stdin.flush()
+
+    def reply(self) -> object:
+        """The next reply line, log lines set aside as CouchDB does."""
+        while True:
+            line = self.process.stdout.readline()
+            if not line:
+                raise EOFError("no response")
+            reply = orjson.loads(line)
+            if not (isinstance(reply, list) and reply[:1] == ["log"]):
+                return reply
+            self.logs.append(reply[1])
+
+    def has_exited(self) -> bool:
+        """True when the process no longer answers (as the spec checks it)."""
+        try:
+            self.run(["reset"])
+        except (EOFError, BrokenPipeError):
+            return self.process.wait(timeout=10) is not None
+        return False
+
+    def close(self) -> int:
+        """End the input as CouchDB does and wait for the exit status."""
+        if not self.process.stdin.closed:
+            try:
+                self.process.stdin.close()
+            except BrokenPipeError:
+                pass
+        return self.process.wait(timeout=10)
+
+    def release(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.close()
+        self.process.stdout.close()
+        self.process.stderr.close()
+
+
+@pytest.fixture
+def start_server():
+    """Start ``couchnet-viewserver`` child processes; all are closed afterwards."""
+    started = []
+
+    def start(*args: str, command: list[str] | None = None) -> ChildServer:
+        server = ChildServer((command or [installed_viewserver()]) + list(args))
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.release()
+
+
+@pytest.fixture(scope="module")
+def shared_server():
+    """One ``couchnet-viewserver`` for a whole test module, as a spec suite uses."""
+    server = ChildServer([installed_viewserver()])
+    yield server
+    server.release()
