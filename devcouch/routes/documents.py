@@ -3,6 +3,7 @@
 from urllib.parse import quote
 
 import orjson
+from starlette.responses import Response
 
 from .. import documents
 from ..auth import is_db_admin, require_db_admin
@@ -54,7 +55,7 @@ def get_document(req: Request, db: Database, doc_id: str):
         raise not_found("deleted")
     etag = f'"{rev}"'
     if req.headers.get("if-none-match") == etag:
-        return json_response(b"", 304, {"ETag": etag})
+        return Response(status_code=304, headers={"ETag": etag})
     text = doc_json(doc_id, rev, body, deleted)
     if req.param_bool("revs"):
         text = with_revisions(db, doc_id, rev, text)

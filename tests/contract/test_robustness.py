@@ -1,0 +1,353 @@
+"""Robustness: concurrent writers, kill -9 mid-write, broken design functions,
+and malformed requests of every kind (a 4xx, never a 500 or a hang).
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from .conftest import source
+
+T = 30
+on_devcouch = pytest.mark.skipif(
+    bool(os.environ.get("COUCHDB_URL")), reason="starts and kills its own devcouch"
+)
+
+
+def test_concurrent_writers_one_winner_per_revision(db_url):
+    requests.put(f"{db_url}/counter", json={"count": 0}, timeout=T)
+    wins: list[str] = []
+    lock = threading.Lock()
+
+    def writer():
+        session = requests.Session()
+        for _ in range(15):
+            doc = session.get(f"{db_url}/counter", timeout=T).json()
+            doc["count"] += 1
+            response = session.put(f"{db_url}/counter", json=doc, timeout=T)
+            assert response.status_code in (201, 409), response.text
+            if response.status_code == 201:
+                with lock:
+                    wins.append(response.json()["rev"])
+
+    threads = [threading.Thread(target=writer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    final = requests.get(f"{db_url}/counter", timeout=T).json()
+    positions = sorted(int(rev.split("-")[0]) for rev in wins)
+    assert positions == list(range(2, len(wins) + 2)), "one winner per revision"
+    assert final["count"] == len(wins), "no acknowledged increment lost"
+    assert final["_rev"] == max(wins, key=lambda rev: int(rev.split("-")[0]))
+
+
+def test_concurrent_bulk_writers_do_not_lose_documents(db_url):
+    def writer(n):
+        docs = [{"_id": f"w{n}-{i}"} for i in range(50)]
+        for start in range(0, 50, 10):
+            response = requests.post(
+                f"{db_url}/_bulk_docs",
+                json={"docs": docs[start : start + 10]},
+                timeout=T,
+            )
+            assert response.status_code == 201
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    info = requests.get(db_url, timeout=T).json()
+    assert info["doc_count"] == 300
+    seqs = [
+        r["seq"]
+        for r in requests.get(f"{db_url}/_changes", timeout=T).json()["results"]
+    ]
+    assert len(seqs) == 300
+
+
+# -- a devcouch of the test's own, to kill -----------------------------------
+
+
+def start_devcouch(data_dir, *extra: str):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [sys.executable, "-m", "devcouch", "--port", str(port), "--quiet"]
+    command += ["--data", str(data_dir), "--admin", "admin:secret", *extra]
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE)
+    url = f"http://admin:secret@127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/_up", timeout=1).ok:
+                return proc, url
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(proc.stderr.read().decode())
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@on_devcouch
+def test_kill_9_during_bulk_writes_keeps_every_acknowledged_write(tmp_path):
+    proc, url = start_devcouch(tmp_path)
+    acknowledged: list[str] = []
+    try:
+        requests.put(f"{url}/crash", timeout=T)
+        stopping = threading.Event()
+
+        def load():
+            batch = 0
+            while not stopping.is_set():
+                docs = [{"_id": f"b{batch:05}-{i:03}", "v": i} for i in range(200)]
+                try:
+                    response = requests.post(
+                        f"{url}/crash/_bulk_docs", json={"docs": docs}, timeout=T
+                    )
+                except requests.ConnectionError:
+                    return
+                if response.status_code == 201:
+                    acknowledged.extend(r["id"] for r in response.json() if r.get("ok"))
+                batch += 1
+
+        loader = threading.Thread(target=load)
+        loader.start()
+        time.sleep(1.5)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        stopping.set()
+        loader.join()
+    finally:
+        stop(proc)
+    assert acknowledged, "nothing was written before the kill"
+
+    proc, url = start_devcouch(tmp_path)
+    try:
+        stored = requests.get(f"{url}/crash/_all_docs", timeout=T).json()
+        ids = {row["id"] for row in stored["rows"]}
+        assert set(acknowledged) <= ids
+        info = requests.get(f"{url}/crash", timeout=T).json()
+        assert info["doc_count"] == len(ids) == stored["total_rows"]
+        feed = requests.get(f"{url}/crash/_changes", timeout=T).json()["results"]
+        assert {row["id"] for row in feed} == ids
+        more = requests.put(f"{url}/crash/after", json={}, timeout=T)
+        assert more.status_code == 201
+    finally:
+        stop(proc)
+
+
+@on_devcouch
+def test_refuses_a_port_in_use_and_an_unwritable_data_folder(tmp_path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        command = [sys.executable, "-m", "devcouch", "--port", str(port)]
+        command += ["--data", str(tmp_path), "--admin", "a:b"]
+        taken = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert taken.returncode != 0 and "in use" in taken.stderr
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    command = [sys.executable, "-m", "devcouch", "--port", "0", "--data", str(blocked)]
+    bad = subprocess.run(command + ["--admin", "a:b"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "not writable" in bad.stderr
+
+
+# -- design functions that hang or kill their process ------------------------
+
+HANG_OR_CRASH = source(
+    """
+    import os
+    import time
+
+    def fun(doc):
+        if doc.get("hang"):
+            time.sleep(3600)
+        if doc.get("crash"):
+            os._exit(3)
+        yield doc["_id"], None
+    """
+)
+
+
+def test_crashing_map_gives_an_error_and_the_next_query_works(db_url, put_ddoc):
+    assert put_ddoc("bad", {"views": {"v": {"map": HANG_OR_CRASH}}}).status_code == 201
+    rev = requests.put(f"{db_url}/boom", json={"crash": True}, timeout=T).json()["rev"]
+    failed = requests.get(f"{db_url}/_design/bad/_view/v", timeout=T)
+    assert failed.status_code >= 400 and "error" in failed.json()
+    requests.put(f"{db_url}/boom", json={"_rev": rev}, timeout=T)
+    fixed = requests.get(f"{db_url}/_design/bad/_view/v", timeout=T)
+    assert fixed.status_code == 200
+    assert [row["id"] for row in fixed.json()["rows"]] == ["boom"]
+
+
+def test_hanging_map_times_out_and_the_next_query_works(db_url, put_ddoc):
+    assert put_ddoc("bad", {"views": {"v": {"map": HANG_OR_CRASH}}}).status_code == 201
+    rev = requests.put(f"{db_url}/slow", json={"hang": True}, timeout=T).json()["rev"]
+    failed = requests.get(f"{db_url}/_design/bad/_view/v", timeout=60)
+    assert failed.status_code >= 400 and "error" in failed.json()
+    requests.put(f"{db_url}/slow", json={"_rev": rev}, timeout=T)
+    fixed = requests.get(f"{db_url}/_design/bad/_view/v", timeout=60)
+    assert fixed.status_code == 200
+    assert [row["id"] for row in fixed.json()["rows"]] == ["slow"]
+
+
+def test_crashing_show_gives_an_error_and_the_next_call_works(db_url, put_ddoc):
+    shows = {
+        "die": "import os\n\ndef show(doc, req):\n    os._exit(1)\n",
+        "ok": "def show(doc, req):\n    return 'fine'\n",
+    }
+    assert put_ddoc("s", {"shows": shows}).status_code == 201
+    failed = requests.get(f"{db_url}/_design/s/_show/die", timeout=T)
+    assert failed.status_code >= 500
+    assert requests.get(f"{db_url}/_design/s/_show/ok", timeout=T).text == "fine"
+
+
+# -- malformed requests ------------------------------------------------------
+
+BAD_BODIES = [b"", b"{", b"[]", b"null", b'"text"', b"\xff\xfe\xfd", b'{"docs": 5}']
+PATHS = [
+    "",
+    "/_bulk_docs",
+    "/_all_docs",
+    "/_changes",
+    "/_security",
+    "/doc",
+    "/_local/doc",
+    "/_design/d",
+    "/_design/d/_view/v",
+    "/_design/d/_show/s",
+    "/_design/d/_list/l/v",
+    "/_design/d/_update/u",
+    "/_design/d/_info",
+    "/_design/d/_nothing/x",
+    "/_unknown",
+    "/doc/extra/parts",
+]
+
+
+@pytest.fixture
+def malformed_target(db_url, put_ddoc):
+    mapper = "def fun(doc):\n    yield doc.get('k'), 1\n"
+    ddoc = {"views": {"v": {"map": mapper, "reduce": "_count"}}}
+    assert put_ddoc("d", ddoc).status_code == 201
+    requests.put(f"{db_url}/doc", json={"k": 1}, timeout=T)
+    return db_url
+
+
+def test_malformed_bodies_and_methods_get_4xx(malformed_target):
+    for path in PATHS:
+        for method in ("GET", "PUT", "POST", "DELETE", "PATCH"):
+            for body in BAD_BODIES:
+                response = requests.request(
+                    method,
+                    f"{malformed_target}{path}",
+                    data=body,
+                    headers={"Content-Type": "application/json"},
+                    timeout=T,
+                )
+                assert response.status_code < 500, (method, path, body, response.text)
+
+
+BAD_PARAMS = [
+    {"limit": "-5"},
+    {"limit": "1e3"},
+    {"skip": "x"},
+    {"key": "{"},
+    {"keys": "5"},
+    {"keys": "[{"},
+    {"startkey": "[1,"},
+    {"descending": "yes"},
+    {"group_level": "-1"},
+    {"group": "1"},
+    {"reduce": "maybe"},
+    {"include_docs": "2"},
+    {"update": "sometimes"},
+    {"stale": "never"},
+    {"since": "abc"},
+    {"feed": "carrier-pigeon"},
+    {"filter": "nofilter"},
+    {"filter": "_view"},
+    {"filter": "_view", "view": "x"},
+    {"timeout": "soon"},
+    {"rev": "not-a-rev"},
+    {"revs": "please"},
+    {"count": "many"},
+]
+
+
+def test_malformed_parameters_get_4xx(malformed_target, couch_url):
+    paths = ["", "/_all_docs", "/_changes", "/doc", "/_design/d/_view/v"]
+    for path in paths:
+        for params in BAD_PARAMS:
+            response = requests.get(
+                f"{malformed_target}{path}", params=params, timeout=T
+            )
+            assert response.status_code < 500, (path, params, response.text)
+    for params in BAD_PARAMS:
+        response = requests.get(f"{couch_url}/_uuids", params=params, timeout=T)
+        assert response.status_code < 500, (params, response.text)
+
+
+RAW_REQUESTS = [
+    b"GARBAGE\r\n\r\n",
+    b"GET / HTTP/9.9\r\n\r\n",
+    b"GET /%ZZ HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"GET /%ff%fe HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"PUT /x/doc HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+    b"PUT /x/doc HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{}",
+    b"GET / HTTP/1.1\r\nHost: x\r\nAuthorization: Basic !!!\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: x\r\nAuthorization: Basic " + b"QQ==" + b"\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: x\r\nCookie: AuthSession=garbage==\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Long: " + b"a" * 100_000 + b"\r\n\r\n",
+]
+
+
+def raw_status(couch_url: str, payload: bytes) -> int | None:
+    """The status of a raw request, None if the server just closed."""
+    parts = urlsplit(couch_url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.settimeout(10)
+        sock.sendall(payload)
+        try:
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        data = b""
+        try:
+            while chunk := sock.recv(65536):
+                data += chunk
+        except ConnectionResetError:
+            pass
+    if not data:
+        return None
+    return int(data.split(b" ", 2)[1])
+
+
+def test_raw_malformed_requests_never_500_or_hang(couch_url):
+    for payload in RAW_REQUESTS:
+        status = raw_status(couch_url, payload)
+        assert status is None or 400 <= status < 500 or status == 200, (
+            payload[:60],
+            status,
+        )
+    assert requests.get(f"{couch_url}/_up", timeout=T).ok
