@@ -89,9 +89,71 @@ def start_server():
         server.release()
 
 
+def couchpy() -> str:
+    """couchdb-python 1.2's query server, the one this project replaces."""
+    script = Path(sys.executable).with_name("couchpy")
+    found = str(script) if script.exists() else shutil.which("couchpy")
+    if not found:
+        pytest.fail("couchpy is not installed: run `make install` (CouchDB==1.2)")
+    return found
+
+
 @pytest.fixture(scope="module")
 def shared_server():
     """One ``couchnet-viewserver`` for a whole test module, as a spec suite uses."""
     server = ChildServer([installed_viewserver()])
     yield server
     server.release()
+
+
+@pytest.fixture(scope="session")
+def couchpy_command() -> list[str]:
+    return [couchpy()]
+
+
+@pytest.fixture(scope="module")
+def shared_couchpy():
+    """One couchpy process for a whole test module."""
+    server = ChildServer([couchpy()])
+    yield server
+    server.release()
+
+
+def _json_strategies():
+    from hypothesis import strategies as st
+
+    text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+    scalars = (
+        st.none()
+        | st.booleans()
+        | st.integers(-(2**63), 2**63 - 1)
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | text
+    )
+    values = st.recursive(
+        scalars,
+        lambda children: (
+            st.lists(children, max_size=4) | st.dictionaries(text, children, max_size=4)
+        ),
+        max_leaves=12,
+    )
+    documents = st.tuples(text, st.dictionaries(text, values, max_size=6)).map(
+        lambda pair: {**pair[1], "_id": pair[0]}
+    )
+    return values, documents
+
+
+@pytest.fixture(scope="session")
+def json_values():
+    """A hypothesis strategy: any value a JSON document may hold.
+
+    Integers stay within 64 bits, the range orjson (and so this server)
+    keeps exact; larger ones come back as floats, as in JavaScript.
+    """
+    return _json_strategies()[0]
+
+
+@pytest.fixture(scope="session")
+def json_documents():
+    """A hypothesis strategy: JSON objects with an ``_id``, like CouchDB documents."""
+    return _json_strategies()[1]
