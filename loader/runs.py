@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import base64
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -58,10 +58,16 @@ def decode_array(text: str) -> np.ndarray:
 
 @dataclass
 class Run:
-    """A run document and the database it lives in."""
+    """A run document and the database it lives in.
+
+    Each process that writes the run signs it with its own `writer` token, so
+    that a 409 caused by its own write whose reply was lost (Ctrl-C in the
+    middle of a request) can be told from a 409 caused by another process.
+    """
 
     couch: Couch
     doc: dict
+    writer: str = field(default_factory=lambda: secrets.token_hex(4))
 
     @classmethod
     def create(cls, couch: Couch, doc: dict) -> Run:
@@ -69,6 +75,7 @@ class Run:
         doc = {"_id": new_run_id(), "type": RUN_TYPE, **doc}
         doc |= {"started": stamp, "updated": stamp, "state": "running"}
         run = cls(couch, doc)
+        doc["writer"] = run.writer
         couch.put(doc)
         return run
 
@@ -87,16 +94,20 @@ class Run:
         return self.doc["_id"]
 
     def save(self, **changes) -> None:
-        """Write the document with `changes`; a 409 means another writer."""
+        """Write the document with `changes`; a 409 from another writer stops."""
         self.doc |= changes
-        self.doc["updated"] = now()
+        self.doc |= {"updated": now(), "writer": self.writer}
         try:
             self.couch.put(self.doc)
         except Conflict:
-            raise RunError(
-                f"run {self.id} was written by another process; is it still "
-                "training somewhere?"
-            ) from None
+            stored = self.couch.get(self.id)
+            if stored.get("writer") != self.writer:
+                raise RunError(
+                    f"run {self.id} was taken over by another process; is it "
+                    "still training somewhere?"
+                ) from None
+            self.doc["_rev"] = stored["_rev"]
+            self.couch.put(self.doc)
 
 
 def list_runs(couch: Couch) -> list[dict]:

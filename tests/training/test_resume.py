@@ -8,7 +8,7 @@ way to match is to add every sync's delta exactly once.
 import pytest
 
 from loader.client import Couch
-from loader.runs import Run
+from loader.runs import Run, RunError
 from loader.session import Session, Settings
 from loader.sync import NeuronStore
 
@@ -122,3 +122,12 @@ def test_a_finished_run_trains_further_only_when_asked(
 
     assert result.epochs == 32
     assert couch.get("output_0")["trained"][session.run.id] == session.sync + 2
+
+
+def test_a_run_taken_over_stops_its_old_writer(couch, layered_network):
+    layered_network(couch, [2, 8, 1])
+    first = Session.start(couch, Settings(**SETTINGS))
+    Session.resume(couch, first.run.id)
+
+    with pytest.raises(RunError, match="taken over by another process"):
+        first.train()
