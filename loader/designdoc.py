@@ -158,6 +158,7 @@ def compile_namespace(doc: dict) -> dict:
 
     namespace = {name: inert for name in ("emit", "log", "start", "send", "get_row")}
     namespace["Forbidden"] = namespace["Unauthorized"] = Exception
+    namespace["ddoc"] = doc
     namespace["require"] = local_require(doc, namespace)
     return namespace
 

@@ -1,6 +1,7 @@
 """The network design document over HTTP: validation, apply_deltas, the neuron
 page, the DOT and evaluate lists, and the neurons filter in _changes."""
 
+import json
 import math
 import random
 import re
@@ -206,6 +207,18 @@ def test_evaluate_matches_the_reference(net):
     assert response.status_code == 200
     outputs = response.json()["outputs"]
     assert outputs == pytest.approx(reference_outputs(docs, values), rel=1e-12)
+
+
+def test_evaluate_gives_the_numbers_of_couchnet_eval(net):
+    docs = layered(random.Random(5), [2, 6, 6, 3], (None, "tanh", "logistic"))
+    save_all(net, docs)
+    listed = design(net, "_list/evaluate/inputs", reduce="false", l0_1=0.75).json()
+    server, db = net.rsplit("/", 1)
+    arguments = ["eval", "--url", server, "--db", db, "--json", "-i", "l0_1=0.75"]
+    result = CliRunner().invoke(cli, arguments)
+    assert result.exit_code == 0, result.output
+    expected = json.loads(result.output)["outputs"]
+    assert listed["outputs"] == pytest.approx(expected, rel=1e-12)
 
 
 def test_evaluate_a_cycle(net):
