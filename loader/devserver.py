@@ -42,10 +42,10 @@ def wait_until_up(
 
 
 @contextmanager
-def devcouch(data: Path) -> Iterator[str]:
+def devcouch(data: Path, password: str | None = None) -> Iterator[str]:
     """Run devcouch on a free loopback port; yields its URL with credentials."""
     data.mkdir(parents=True, exist_ok=True)
-    password = secrets.token_hex(8)
+    password = password or secrets.token_hex(8)
     port = free_port()
     command = [sys.executable, "-m", "devcouch", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--data", str(data)]
@@ -65,12 +65,12 @@ def devcouch(data: Path) -> Iterator[str]:
 
 
 @contextmanager
-def server(data: Path) -> Iterator[str]:
+def server(data: Path, password: str | None = None) -> Iterator[str]:
     """COUCHDB_URL when it is set, else a devcouch keeping its files in `data`."""
     if os.environ.get("COUCHDB_URL"):
         yield os.environ["COUCHDB_URL"]
         return
-    with devcouch(data) as url:
+    with devcouch(data, password) as url:
         yield url
 
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+import orjson
 
 from loader.client import Couch, CouchError, NotFound
 from loader.model import ModelError, neuron
@@ -66,6 +67,8 @@ def check_activation(neuron_id: str, name: str) -> str:
 
 def weight_value(neuron_id: str, node: str, weight) -> float:
     """A trusted input's weight as a float; the model's error when it is not."""
+    if type(weight) in (float, int):
+        return float(weight)
     try:
         neuron.trust(weight)
     except ModelError as exc:
@@ -73,22 +76,33 @@ def weight_value(neuron_id: str, node: str, weight) -> float:
     return float(weight)
 
 
-def activate(names: dict[str, np.ndarray], totals: np.ndarray) -> np.ndarray:
-    """Apply per-column activations, given as {activation: column indexes}."""
-    if len(names) == 1:
-        (name,) = names
+def activate(groups: dict[str, np.ndarray], totals: np.ndarray) -> np.ndarray:
+    """Apply activations to the rows of (neurons, samples) `totals`.
+
+    `groups` maps an activation to the rows it applies to.
+    """
+    if len(groups) == 1:
+        (name,) = groups
         return ACTIVATIONS[name](totals)
     outputs = np.empty_like(totals)
-    for name, columns in names.items():
-        outputs[:, columns] = ACTIVATIONS[name](totals[:, columns])
+    for name, rows in groups.items():
+        outputs[rows] = ACTIVATIONS[name](totals[rows])
     return outputs
 
 
 def group_by_activation(activations: list[str]) -> dict[str, np.ndarray]:
     groups = defaultdict(list)
-    for column, name in enumerate(activations):
-        groups[name].append(column)
-    return {name: np.array(columns, dtype=np.intp) for name, columns in groups.items()}
+    for row, name in enumerate(activations):
+        groups[name].append(row)
+    return {name: np.array(rows, dtype=np.intp) for name, rows in groups.items()}
+
+
+def rows_of(positions: np.ndarray) -> slice | np.ndarray:
+    """A slice when positions run consecutively, so numpy gives a view, not a copy."""
+    if len(positions) and positions[-1] - positions[0] == len(positions) - 1:
+        if np.all(np.diff(positions) == 1):
+            return slice(int(positions[0]), int(positions[-1]) + 1)
+    return positions
 
 
 @dataclass
@@ -99,6 +113,11 @@ class Level:
     and `edge_target` index `sources` and `targets`. `edge_ref[k]` is
     (neuron id, index in that document's `inputs` list) of edge k, and
     `bias_refs[j]` the same for every static input of target j.
+
+    The public methods take and give (samples, neurons) arrays. Inside, values
+    are kept neuron by neuron, (neurons, samples), so that reading a level's
+    sources and writing its targets move whole rows; the arrays handed out
+    may therefore be transposed views.
     """
 
     targets: np.ndarray
@@ -112,53 +131,81 @@ class Level:
     activation: list[str]
     groups: dict[str, np.ndarray] = field(init=False)
     dense: bool = field(init=False)
+    target_rows: slice | np.ndarray = field(init=False)
+    source_rows: slice | np.ndarray = field(init=False)
+    _cache: tuple | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.groups = group_by_activation(self.activation)
         cells = len(self.sources) * len(self.targets)
         limit = max(DENSE_OVERHEAD * len(self.edge_weight), DENSE_MIN_CELLS)
         self.dense = cells <= limit
+        self.target_rows = rows_of(self.targets)
+        self.source_rows = rows_of(self.sources)
 
     def trust(self) -> np.ndarray:
         return np.tanh(self.edge_weight)
 
     def trust_matrix(self) -> np.ndarray:
         """Dense (sources, targets) matrix of tanh(weight); duplicates add."""
-        shape = (len(self.sources), len(self.targets))
-        cells = self.edge_source * shape[1] + self.edge_target
+        return self.trust_rows().T.copy()
+
+    def trust_rows(self) -> np.ndarray:
+        """The transposed trust matrix, (targets, sources); do not write into it.
+
+        Kept until `edge_weight` changes (checked by value, so a trainer may
+        update the weights in place).
+        """
+        if self._cache is not None and np.array_equal(self._cache[0], self.edge_weight):
+            return self._cache[1]
+        shape = (len(self.targets), len(self.sources))
+        cells = self.edge_target * shape[1] + self.edge_source
         flat = np.bincount(cells, weights=self.trust(), minlength=shape[0] * shape[1])
-        return flat.reshape(shape)
+        self._cache = (self.edge_weight.copy(), flat.reshape(shape))
+        return self._cache[1]
 
     def totals(self, source_outputs: np.ndarray) -> np.ndarray:
-        """Summed inputs of the targets, given (samples, sources) outputs."""
-        if self.dense:
-            return source_outputs @ self.trust_matrix() + self.bias
-        return self.sparse_totals(source_outputs)
+        """Summed inputs (samples, targets), given (samples, sources) outputs."""
+        return self.neuron_totals(source_outputs.T).T
 
-    def sparse_totals(self, source_outputs: np.ndarray) -> np.ndarray:
-        samples = len(source_outputs)
-        totals = np.tile(self.bias, (samples, 1))
+    def neuron_totals(self, source_values: np.ndarray) -> np.ndarray:
+        """Summed inputs (targets, samples), given (sources, samples) outputs."""
+        if self.dense:
+            totals = self.trust_rows() @ source_values
+            totals += self.bias[:, None]
+            return totals
+        return self.sparse_totals(source_values)
+
+    def sparse_totals(self, source_values: np.ndarray) -> np.ndarray:
+        samples = source_values.shape[1]
+        totals = np.repeat(self.bias[:, None], samples, axis=1)
         if not len(self.edge_weight):
             return totals
         order = np.argsort(self.edge_target, kind="stable")
         edge_target = self.edge_target[order]
         edge_source = self.edge_source[order]
-        trust = self.trust()[order]
+        trust = self.trust()[order][:, None]
         starts = np.flatnonzero(np.diff(edge_target, prepend=-1))
-        columns = edge_target[starts]
-        rows = max(1, CHUNK_CELLS // len(trust))
-        for first in range(0, samples, rows):
-            chunk = source_outputs[first : first + rows, edge_source] * trust
-            totals[first : first + rows, columns] += np.add.reduceat(chunk, starts, 1)
+        rows = edge_target[starts]
+        width = max(1, CHUNK_CELLS // len(trust))
+        for first in range(0, samples, width):
+            chunk = source_values[edge_source, first : first + width] * trust
+            totals[rows, first : first + width] += np.add.reduceat(chunk, starts, 0)
         return totals
 
     def forward(self, source_outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(totals, outputs) of the targets."""
-        totals = self.totals(source_outputs)
+        """(totals, outputs) of the targets, (samples, targets) each."""
+        totals, outputs = self.neuron_forward(source_outputs.T)
+        return totals.T, outputs.T
+
+    def neuron_forward(
+        self, source_values: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        totals = self.neuron_totals(source_values)
         return totals, activate(self.groups, totals)
 
     def slopes(self, totals: np.ndarray, outputs: np.ndarray) -> np.ndarray:
-        """d output / d total for every target, shaped like `totals`."""
+        """d output / d total for every target, shaped like (samples, targets)."""
         slopes = np.empty_like(totals)
         for name, columns in self.groups.items():
             slopes[:, columns] = SLOPES[name](totals[:, columns], outputs[:, columns])
@@ -171,7 +218,8 @@ class Trace:
 
     `outputs` is (samples, neurons) in `Network.names` order; `input_totals`
     the input neurons' values before their activation; `totals[i]` and
-    `level_outputs[i]` are (samples, len(levels[i].targets)).
+    `level_outputs[i]` are (samples, len(levels[i].targets)). Some of these
+    are transposed views: copy one before writing into it.
     """
 
     outputs: np.ndarray
@@ -193,8 +241,8 @@ class Network:
     def __init__(self, neurons: dict[str, dict]):
         neuron.check_sources(neurons)
         self.neurons = neurons
-        self.cycle_error = find_cycle_error(neurons)
-        depth = depths(neurons, acyclic=self.cycle_error is None)
+        order, self.cycle_error = sort_neurons(neurons)
+        depth = depths(neurons, order) if order else distances(neurons)
         self.names = sorted(neurons, key=lambda name: (depth[name], natural_key(name)))
         self.index = {name: position for position, name in enumerate(self.names)}
         self.input_names = sorted(neuron.input_neurons(neurons), key=natural_key)
@@ -205,6 +253,8 @@ class Network:
         self.output_positions = np.array(
             [self.index[name] for name in self.output_names], dtype=np.intp
         )
+        self.input_rows = rows_of(self.input_positions)
+        self._workspace = None
         self.input_values = np.array(
             [static_sum(name, neurons[name]) for name in self.input_names], dtype=float
         )
@@ -325,35 +375,55 @@ class Network:
 
     def forward_levels(self, inputs=None) -> Trace:
         """The direct evaluation level by level, keeping every level's totals."""
-        levels = self.levels
         input_totals = self.input_matrix(inputs)
-        outputs = np.empty((len(input_totals), len(self.names)))
-        outputs[:, self.input_positions] = activate(self.input_groups, input_totals)
-        trace = Trace(outputs, input_totals, [], [])
+        values = np.empty((len(self.names), len(input_totals)))
+        return self.fill_levels(input_totals, values)
+
+    def fill_levels(self, input_totals: np.ndarray, values: np.ndarray) -> Trace:
+        """Evaluate into `values`, (neurons, samples), level by level."""
+        levels = self.levels
+        values[self.input_rows] = activate(self.input_groups, input_totals.T)
+        trace = Trace(values.T, input_totals, [], [])
         for level in levels:
-            totals, level_outputs = level.forward(outputs[:, level.sources])
-            outputs[:, level.targets] = level_outputs
-            trace.totals.append(totals)
-            trace.level_outputs.append(level_outputs)
+            totals, outputs = level.neuron_forward(values[level.source_rows])
+            values[level.target_rows] = outputs
+            trace.totals.append(totals.T)
+            trace.level_outputs.append(outputs.T)
         return trace
+
+    def workspace(self, samples: int) -> np.ndarray:
+        """A (neurons, samples) buffer kept between calls of `predict`.
+
+        Fresh memory of that size costs more in page faults than the
+        arithmetic of a small network, and predict hands out only a copy.
+        """
+        shape = (len(self.names), samples)
+        if self._workspace is None or self._workspace.shape != shape:
+            self._workspace = np.empty(shape)
+        return self._workspace
 
     def forward_steps(self, inputs, steps: int) -> np.ndarray:
         if isinstance(steps, bool) or int(steps) != steps or steps < 1:
             raise ModelError(f"steps must be a positive whole number, not {steps!r}")
         input_totals = self.input_matrix(inputs)
-        input_outputs = activate(self.input_groups, input_totals)
-        outputs = np.zeros((len(input_totals), len(self.names)))
+        input_values = activate(self.input_groups, input_totals.T)
+        values = np.zeros((len(self.names), len(input_totals)))
         for _ in range(int(steps)):
-            previous, outputs = outputs, np.empty_like(outputs)
-            outputs[:, self.input_positions] = input_outputs
+            previous, values = values, np.empty_like(values)
+            values[self.input_rows] = input_values
             for level in self._levels:
-                _, level_outputs = level.forward(previous[:, level.sources])
-                outputs[:, level.targets] = level_outputs
-        return outputs
+                _, outputs = level.neuron_forward(previous[level.source_rows])
+                values[level.target_rows] = outputs
+        return values.T
 
     def predict(self, inputs=None, steps: int | None = None) -> np.ndarray:
         """The output neurons' outputs, (samples, len(output_names))."""
-        return self.forward(inputs, steps)[:, self.output_positions]
+        if steps is not None:
+            return self.forward_steps(inputs, steps)[:, self.output_positions]
+        input_totals = self.input_matrix(inputs)
+        values = self.workspace(len(input_totals))
+        outputs = self.fill_levels(input_totals, values).outputs
+        return outputs[:, self.output_positions]
 
     def sample_outputs(self, inputs=None, steps: int | None = None) -> dict:
         """{output neuron: value} for one sample."""
@@ -386,28 +456,22 @@ def activation_of(name: str, entry: dict) -> str:
     return check_activation(name, entry.get("activation") or "identity")
 
 
-def find_cycle_error(neurons: dict[str, dict]) -> str | None:
+def sort_neurons(neurons: dict[str, dict]) -> tuple[list[str] | None, str | None]:
+    """(topological order, None), or (None, the model's cycle error)."""
     try:
-        neuron.topological_order(neurons)
+        return neuron.topological_order(neurons), None
     except ModelError as exc:
-        return str(exc)
-    return None
+        return None, str(exc)
 
 
 def sources_of(entry: dict) -> set[str]:
     return {node for node, _ in entry["inputs"] if node != STATIC}
 
 
-def depths(neurons: dict[str, dict], acyclic: bool) -> dict[str, int]:
-    """0 for input neurons; otherwise one more than the deepest source.
-
-    With a cycle there is no such depth; the distance from the input neurons
-    stands in, which still groups a layered network by its layers.
-    """
-    if not acyclic:
-        return distances(neurons)
+def depths(neurons: dict[str, dict], order: list[str]) -> dict[str, int]:
+    """0 for input neurons; otherwise one more than the deepest source."""
     depth = {}
-    for name in neuron.topological_order(neurons):
+    for name in order:
         entry = neurons[name]
         if neuron.is_input(entry):
             depth[name] = 0
@@ -417,6 +481,10 @@ def depths(neurons: dict[str, dict], acyclic: bool) -> dict[str, int]:
 
 
 def distances(neurons: dict[str, dict]) -> dict[str, int]:
+    """Distance from the input neurons: what stands in for depth with a cycle.
+
+    It still groups a layered network with a cycle by its layers.
+    """
     readers = defaultdict(list)
     for name, entry in neurons.items():
         for source in sources_of(entry):
@@ -460,7 +528,7 @@ def neurons_from_rows(rows: Iterable[dict]) -> dict[str, dict]:
 def load_neurons(couch: Couch) -> dict[str, dict]:
     """The network's structure, read with one streamed query of the inputs view."""
     try:
-        return neurons_from_rows(couch.stream_view(DESIGN, INPUTS_VIEW, reduce=False))
+        return neurons_from_rows(stream_rows(couch))
     except NotFound as exc:
         raise ModelError(missing_network_reason(couch, exc)) from None
     except CouchError as exc:
@@ -470,6 +538,39 @@ def load_neurons(couch: Couch) -> dict[str, dict]:
             f"{exc.reason}; the server does not run Python views: {QUERY_SERVER_HINT}"
         )
         raise CouchError(exc.status, exc.error, reason) from None
+
+
+def stream_rows(couch: Couch, chunk_size: int = 1 << 20) -> Iterator[dict]:
+    """The inputs view's rows (reduce=false), read a chunk at a time.
+
+    CouchDB sends one row per line; the complete lines of a chunk are parsed
+    as one JSON array, which is several times faster than a parse per line
+    and still holds only a chunk of the response in memory.
+    """
+    path = couch.view_path(DESIGN, INPUTS_VIEW)
+    response = couch.request("GET", path, params={"reduce": "false"}, stream=True)
+    with response:
+        pending = b""
+        for chunk in response.iter_content(chunk_size):
+            lines = (pending + chunk).split(b"\n")
+            pending = lines.pop()
+            yield from rows_in(lines)
+        yield from rows_in([pending])
+
+
+def rows_in(lines: list[bytes]) -> list[dict]:
+    rows = []
+    for line in lines:
+        line = line.strip().rstrip(b",")
+        if line.startswith((b'{"id"', b'{"key"')):
+            rows.append(line)
+        elif line.startswith(b'{"error"'):
+            body = orjson.loads(line)
+            raise CouchError(200, body["error"], body.get("reason", ""))
+        elif line.startswith(b"{") and line.endswith(b"}"):
+            # A whole response on one line, from a server that does not break it.
+            rows.extend(orjson.dumps(row) for row in orjson.loads(line)["rows"])
+    return orjson.loads(b"[" + b",".join(rows) + b"]")
 
 
 def runs_no_python(exc: CouchError) -> bool:

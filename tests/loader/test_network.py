@@ -367,3 +367,25 @@ def test_the_articles_documents_evaluate_to_hand_computed_values():
     assert net.sample_outputs({"input_x": 0.5}) == {
         "output_x": pytest.approx(-1.5 * 0.7615941559557649**2)
     }
+
+
+def test_view_lines_are_parsed_as_couchdb_sends_them():
+    lines = [
+        b'{"total_rows":2,"offset":0,"rows":[\r',
+        b'{"id":"h","key":"h","value":{"node":"a","weight":1}},\r',
+        b'{"id":"h","key":"h","value":{"node":"static","weight":"2"}}\r',
+        b"]}",
+    ]
+    rows = network_module.rows_in(lines)
+    assert [row["value"]["weight"] for row in rows] == [1, "2"]
+
+
+def test_a_view_on_one_line_is_parsed_whole():
+    body = b'{"total_rows":1,"offset":0,"rows":[{"id":"h","key":"h","value":{}}]}'
+    assert network_module.rows_in([body]) == [{"id": "h", "key": "h", "value": {}}]
+
+
+def test_an_error_row_in_a_view_is_raised():
+    lines = [b'{"error":"timeout","reason":"too slow"}']
+    with pytest.raises(network_module.CouchError, match="too slow"):
+        network_module.rows_in(lines)
