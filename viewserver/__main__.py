@@ -6,9 +6,9 @@ CouchDB's line protocol on stdin/stdout and is quiet unless asked to log.
 """
 
 import argparse
-import logging
 import sys
 
+from . import diagnostics
 from .protocol import serve_stdio
 
 
@@ -27,26 +27,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def setup_logging(debug: bool, log_file: str | None) -> None:
-    """Quiet by default: diagnostics only with --debug or --log-file."""
-    logger = logging.getLogger("viewserver")
-    logger.propagate = False
-    if not debug and not log_file:
-        logger.addHandler(logging.NullHandler())
-        logger.setLevel(logging.CRITICAL + 1)
-        return
-    if log_file and log_file != "-":
-        handler: logging.Handler = logging.FileHandler(log_file)
-    else:
-        handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG if debug else logging.INFO)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    setup_logging(args.debug, args.log_file)
+    diagnostics.enable(args.debug, args.log_file)
     try:
         status = serve_stdio()
     except (BrokenPipeError, KeyboardInterrupt):

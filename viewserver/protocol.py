@@ -15,19 +15,16 @@ answered the same way and ends the process with exit status 1.
 """
 
 import gc
-import logging
 import os
 import sys
 
 import orjson
 from orjson import loads
 
-from . import design, views
+from . import design, diagnostics, views
 from .errors import FatalError, QueryError
 from .state import State
 from .streams import LineReader, LogStream, Output, fd_writer
-
-logger = logging.getLogger("viewserver")
 
 COMMANDS = {
     "reset": views.reset,
@@ -56,11 +53,11 @@ def serve(reader: LineReader, output: Output) -> int:
     """Answer commands until the input ends (0) or a fatal error (1)."""
     state = State(reader, output)
     send, send_line = output.send, output.send_line
-    debug = logger.isEnabledFor(logging.DEBUG)
+    debugging = diagnostics.debugging
     for line in reader:
         state.line = line
-        if debug:
-            logger.debug("command: %s", line[:500].decode(errors="replace"))
+        if debugging:
+            diagnostics.log.debug("command: %s", line[:500].decode(errors="replace"))
         try:
             command = loads(line)
             reply = COMMANDS[command[0]](state, *command[1:])
@@ -84,10 +81,10 @@ def answer_error(output: Output, exc: QueryError) -> bool:
     """Send ``["error", code, reason]``; True when the server must now exit."""
     output.send(exc.reply())
     if isinstance(exc, FatalError):
-        logger.error("fatal: %s: %s", exc.code, exc.reason)
+        diagnostics.log.error("fatal: %s: %s", exc.code, exc.reason)
         output.flush()
         return True
-    logger.info("error: %s: %s", exc.code, exc.reason)
+    diagnostics.log.info("error: %s: %s", exc.code, exc.reason)
     return False
 
 
@@ -107,7 +104,7 @@ def failure(line: bytes, exc: Exception) -> QueryError:
         reason = f"{name} takes {fewest} to {most} arguments, got {len(command) - 1}"
         return FatalError("query_protocol_error", reason)
     # A bug of this server or a malformed argument; the process stays usable.
-    logger.error("%s failed", name, exc_info=exc)
+    diagnostics.log.error("%s failed", name, exc_info=exc)
     return QueryError("query_server_error", f"{name}: {exc!r}")
 
 

@@ -2,16 +2,27 @@
 
 import builtins
 import io
-import logging
+import itertools
 
 import orjson
 
+from . import diagnostics
 from .errors import FatalError, Forbidden, QueryError, Unauthorized
 from .modules import make_require
 from .render import Render
 from .streams import LineReader, Output
 
-logger = logging.getLogger("viewserver")
+# Compiled sources kept per cache; past it the oldest goes, compiled again if
+# it comes back. Cached design docs are never dropped: CouchDB counts on them.
+CACHE_LIMIT = 1000
+
+
+def remember(cache: dict, key: object, value: object) -> object:
+    """Store ``value`` in a bounded ``cache`` and return it."""
+    if len(cache) >= CACHE_LIMIT:
+        del cache[next(iter(cache))]
+    cache[key] = value
+    return value
 
 
 class Config:
@@ -58,6 +69,7 @@ class State:
         self.compiled_maps: dict = {}
         self.map_namespaces: dict = {}
         self.emitted: list = []
+        self.serial = itertools.count()  # numbers compiled sources for tracebacks
         self.set_lib({})
 
     def set_lib(self, lib: dict) -> None:
@@ -70,14 +82,14 @@ class State:
             namespace = self.namespace(self.emitted)
             root = {"views": {"lib": lib}}
             namespace["require"] = make_require(root, {}, self.base_namespace())
-            self.map_namespaces[self.lib_key] = namespace
+            remember(self.map_namespaces, self.lib_key, namespace)
         self.map_namespace = namespace
 
     def log(self, message: object) -> None:
         """Send ``message`` to CouchDB's log as a ``["log", ...]`` line."""
         if not isinstance(message, str):
             message = _as_text(message)
-        logger.info("log: %s", message)
+        diagnostics.log.info("log: %s", message)
         self.output.log(message)
 
     def print(self, *values, sep=" ", end="\n", file=None, flush=False) -> None:

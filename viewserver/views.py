@@ -1,5 +1,7 @@
 """View commands: reset, add_lib, add_fun, map_doc, reduce and rereduce."""
 
+from operator import itemgetter
+
 import orjson
 
 from .compiler import (
@@ -10,7 +12,7 @@ from .compiler import (
 )
 from .encoding import EncodingError, encode, encode_reply
 from .errors import QueryError
-from .state import Config, State
+from .state import Config, State, remember
 
 
 def reset(state: State, config: dict | None = None) -> bool:
@@ -32,9 +34,9 @@ def add_fun(state: State, source: str) -> bool:
     key = (state.lib_key, source)
     function = state.compiled_maps.get(key)
     if function is None:
-        name = f"map function #{len(state.compiled_maps)}"
+        name = f"map function #{next(state.serial)}"
         function = compile_or_error(source, name, state.map_namespace)
-        state.compiled_maps[key] = function
+        remember(state.compiled_maps, key, function)
     state.map_functions.append(function)
     return True
 
@@ -105,12 +107,14 @@ def reduce(state: State, sources: list, kvs: list, context: object = None) -> by
     CouchDB 3.5.2 adds a context object as a fourth element; it is accepted
     and not needed here.
     """
-    keys = [kv[0] for kv in kvs]
-    values = [kv[1] for kv in kvs]
+    keys = list(map(itemgetter(0), kvs))
+    values = list(map(itemgetter(1), kvs))
     return run_reduce(state, sources, keys, values, False)
 
 
-def rereduce(state: State, sources: list, values: list, context: object = None):
+def rereduce(
+    state: State, sources: list, values: list, context: object = None
+) -> bytes:
     """``["rereduce", [source, ...], [value, ...]]`` → ``[true, [r, ...]]``."""
     return run_reduce(state, sources, None, values, True)
 
@@ -138,11 +142,10 @@ def reduce_function(state: State, source: str) -> tuple:
     """The compiled reduce function for ``source`` and its arity, compiled once."""
     entry = state.reduce_functions.get(source)
     if entry is None:
-        name = f"reduce function #{len(state.reduce_functions)}"
-        namespace = state.base_namespace()
-        function = compile_or_error(source, name, namespace)
+        name = f"reduce function #{next(state.serial)}"
+        function = compile_or_error(source, name, state.base_namespace())
         entry = (function, positional_arity(function))
-        state.reduce_functions[source] = entry
+        remember(state.reduce_functions, source, entry)
     return entry
 
 

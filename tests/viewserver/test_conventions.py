@@ -260,3 +260,19 @@ def test_register_type_adds_a_format():
         call(["shows", "s"], [{}, {"headers": {"Accept": "application/x-neuron"}}]),
     )
     assert answer[1][1]["headers"]["Content-Type"] == "application/x-neuron"
+
+
+def test_compiled_sources_are_kept_up_to_a_limit(monkeypatch):
+    from viewserver import state
+
+    monkeypatch.setattr(state, "CACHE_LIMIT", 2)
+    funs = [f"log('compiled {n}')\ndef fun(k, v):\n    return {n}\n" for n in range(3)]
+    session = run(*[["rereduce", [fun], [1]] for fun in [*funs, funs[2], funs[0]]])
+    assert session.replies == [
+        [True, [0]],
+        [True, [1]],
+        [True, [2]],
+        [True, [2]],
+        [True, [0]],
+    ]
+    assert session.logs == ["compiled 0", "compiled 1", "compiled 2", "compiled 0"]
