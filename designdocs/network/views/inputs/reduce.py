@@ -3,7 +3,7 @@
 A reduction has one of three shapes:
 
     {"neuron": "1", "inputs": [["input_x", 1], ["input_y", -1]]}
-    {"neuron": "1", "count": 900}          one neuron, too large to list
+    {"neuron": "o", "count": 900}          one neuron, too many inputs to list
     {"neurons": 3, "count": 7}             several neurons, count = inputs
 
 With group=true each neuron gets its inputs as one flat list of
@@ -18,28 +18,26 @@ neuron or none of them; pieces of one neuron that do meet in a rereduce are
 merged by id. The result depends on neither the order nor the grouping of
 the values, as CouchDB's b-tree, its cluster and devcouch group them.
 
-Why the list form gives way to a count: query servers reject (reduce_limit)
-an output above 4096 bytes that is more than half its input, and a list of
-inputs is close to the size of its input. Pairs keep a neuron with hundreds
-of inputs well within that; past it the count is returned (and logged), and
-the inputs remain readable with reduce=false.
+Why a list longer than LISTABLE bytes becomes a count: the query server
+rejects (reduce_limit) an output above 4096 bytes that is not less than half
+its input, and CouchDB's cluster coordinator rereduces every grouped row,
+even a single one, whose output a list then is as long as its input. The
+choice depends on the neuron's inputs alone, so every server answers alike;
+the inputs of a neuron that is counted stay readable with reduce=false.
 """
 
 import json
 
-# ruff: noqa: F821 - `log` is a global the query server gives the function.
-
-# Below this many bytes of JSON a reduction never trips reduce_limit.
-ALWAYS_SAFE = 4000
-# reduce_limit's default ratio: output times this must not exceed the input.
-LIMIT_RATIO = 2
-# Python may spell a float up to 2 characters longer than the query server
-# ("1e-05" for "1e-5"): the input is measured short by that much per input.
+# Lists up to this many bytes of JSON never trip reduce_limit, whatever the
+# input.
+LISTABLE = 4000
+# A JSON encoder may spell a float 2 bytes longer than Python does
+# ("0.00001" for "1e-05"): counted for every weight.
 FLOAT_SLACK = 2
 
 
-def json_text(value):
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+def json_size(value):
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
 
 
 def input_order(pair):
@@ -47,30 +45,15 @@ def input_order(pair):
     return (str(node), type(weight).__name__, str(weight))
 
 
-def listed(neuron, pairs, activation):
+def one_neuron(neuron, pairs, activation):
+    """The list form when it is small enough, else the count form."""
     reduction = {"neuron": neuron, "inputs": sorted(pairs, key=input_order)}
     if activation:
         reduction["activation"] = activation
-    return reduction
-
-
-def output_size(reduction):
-    # Bytes here and characters for the input: whichever unit a query server
-    # counts in, the output is not underestimated, nor the input overestimated.
     # The reply wraps reductions in a list: 2 more bytes.
-    return len(json_text(reduction).encode()) + 2
-
-
-def one_neuron(neuron, pairs, activation, input_of):
-    """The list form when it is safe to send, else the count form."""
-    reduction = listed(neuron, pairs, activation)
-    size = output_size(reduction)
-    if size <= ALWAYS_SAFE:
+    size = json_size(reduction) + 2 + FLOAT_SLACK * len(pairs)
+    if size <= LISTABLE:
         return reduction
-    input_size = len(json_text(input_of())) - FLOAT_SLACK * len(pairs)
-    if size * LIMIT_RATIO <= input_size:
-        return reduction
-    log(f"inputs of {neuron!r}: {len(pairs)} inputs are counted, not listed")
     return {"neuron": neuron, "count": len(pairs)}
 
 
@@ -80,7 +63,7 @@ def reduce_rows(keys, values):
         return {"neurons": len(neurons), "count": len(values)}
     pairs = [[value["node"], value["weight"]] for value in values]
     activation = next((v["activation"] for v in values if "activation" in v), None)
-    return one_neuron(neurons.pop(), pairs, activation, lambda: [keys, values])
+    return one_neuron(neurons.pop(), pairs, activation)
 
 
 def count_of(reduction):
@@ -89,14 +72,14 @@ def count_of(reduction):
     return reduction["count"]
 
 
-def merge_pieces(pieces, reductions):
+def merge_pieces(pieces):
     """Pieces of one neuron's reduction, from separate reduce calls."""
     neuron = pieces[0]["neuron"]
     if any("inputs" not in piece for piece in pieces):
         return {"neuron": neuron, "count": sum(count_of(p) for p in pieces)}
     pairs = [pair for piece in pieces for pair in piece["inputs"]]
     activation = next((p["activation"] for p in pieces if "activation" in p), None)
-    return one_neuron(neuron, pairs, activation, lambda: reductions)
+    return one_neuron(neuron, pairs, activation)
 
 
 def rereduce_reductions(reductions):
@@ -109,7 +92,7 @@ def rereduce_reductions(reductions):
         else:
             by_neuron.setdefault(reduction["neuron"], []).append(reduction)
     if neurons == 0 and len(by_neuron) == 1:
-        return merge_pieces(next(iter(by_neuron.values())), reductions)
+        return merge_pieces(next(iter(by_neuron.values())))
     for pieces in by_neuron.values():
         count += sum(count_of(piece) for piece in pieces)
     return {"neurons": neurons + len(by_neuron), "count": count}
