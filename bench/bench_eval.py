@@ -126,12 +126,16 @@ def full_visits(neurons: dict, outputs: list[str]) -> int:
     return sum(visits[name] for name in outputs)
 
 
-def couchnet_run(couch: Couch) -> Run:
-    fresh = fresh_client(couch)
-    sent = counting(fresh)
-    start = time.perf_counter()
-    evaluate_sample(fresh)
-    return Run(len(sent), time.perf_counter() - start)
+def couchnet_run(couch: Couch, repeats: int = 3) -> Run:
+    """The best of a few evaluations; each one reads the view again."""
+    runs = []
+    for _ in range(repeats):
+        fresh = fresh_client(couch)
+        sent = counting(fresh)
+        start = time.perf_counter()
+        evaluate_sample(fresh)
+        runs.append(Run(len(sent), time.perf_counter() - start))
+    return min(runs, key=lambda run: run.seconds)
 
 
 def plain_numpy_layers(docs: list[dict], sizes: list[int]):
@@ -255,6 +259,7 @@ def main() -> None:
     chosen = [
         (label, sizes) for label, sizes in NETWORKS if edge_count(sizes) <= MAX_EDGES
     ]
+    started = time.perf_counter()
     with server(PROJECT / "data" / "bench") as url:
         print(f"server: {public_url(url)}")
         results = []
@@ -262,6 +267,7 @@ def main() -> None:
             results.append(bench_network(url, label, sizes))
             print(f"measured {label}", flush=True)
     print_results(results)
+    print(f"\nbench_eval took {time.perf_counter() - started:.0f} s")
 
 
 def edge_count(sizes: list[int]) -> int:

@@ -528,7 +528,7 @@ def neurons_from_rows(rows: Iterable[dict]) -> dict[str, dict]:
 def load_neurons(couch: Couch) -> dict[str, dict]:
     """The network's structure, read with one streamed query of the inputs view."""
     try:
-        return neurons_from_rows(stream_rows(couch))
+        neurons = neurons_from_rows(stream_rows(couch))
     except NotFound as exc:
         raise ModelError(missing_network_reason(couch, exc)) from None
     except CouchError as exc:
@@ -538,6 +538,12 @@ def load_neurons(couch: Couch) -> dict[str, dict]:
             f"{exc.reason}; the server does not run Python views: {QUERY_SERVER_HINT}"
         )
         raise CouchError(exc.status, exc.error, reason) from None
+    if not neurons:
+        raise ModelError(
+            f"database {couch.db!r} holds no neurons; "
+            "create a network with `couchnet create` or `couchnet import`"
+        )
+    return neurons
 
 
 def stream_rows(couch: Couch, chunk_size: int = 1 << 20) -> Iterator[dict]:

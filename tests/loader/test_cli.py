@@ -16,6 +16,7 @@ import pytest
 
 from loader.client import Couch
 from loader.evaluate import evaluate_sample
+from loader.network import load_network
 
 ARTICLE_DOCS = [
     {"_id": "input_x", "inputs": [{"node": "static", "weight": "474"}], "increment": 0},
@@ -434,3 +435,35 @@ def test_the_installed_executable(couchnet):
     )
     assert failed.returncode == 1
     assert failed.stderr.startswith("Error: unknown input neuron 'bogus'")
+
+
+def test_eval_gives_the_numbers_of_the_evaluate_list(couchnet, tmp_path):
+    couchnet.ok(
+        "create", "--layers", "3,5,2", "--activation", "logistic", "--seed", "11"
+    )
+    inputs = {"input_0": 0.3, "input_1": -2.0, "input_2": 1.5}
+    args = [f"--input={name}={value}" for name, value in inputs.items()]
+    ours = orjson.loads(couchnet.ok("eval", *args, "--json").stdout)
+
+    query = "&".join(f"{name}={value}" for name, value in inputs.items())
+    path = f"{couchnet.db}/_design/network/_list/evaluate/inputs?reduce=false&{query}"
+    assert couchnet.couch.json("GET", path) == ours
+
+
+def test_loaded_refs_point_at_the_stored_inputs(couchnet):
+    couchnet.ok("create", "--layers", "4,3,2", "--seed", "12")
+    docs = {doc["_id"]: doc for doc in exported_docs(couchnet)}
+    net = load_network(couchnet.couch)
+    for level in net.levels:
+        for k, (name, i) in enumerate(level.edge_ref):
+            entry = docs[name]["inputs"][i]
+            assert entry["node"] == net.names[level.sources[level.edge_source[k]]]
+            assert entry["weight"] == level.edge_weight[k]
+        for j, refs in enumerate(level.bias_refs):
+            assert [docs[name]["inputs"][i]["node"] for name, i in refs] == ["static"]
+            assert docs[refs[0][0]]["inputs"][refs[0][1]]["weight"] == level.bias[j]
+
+
+def test_an_empty_database_has_no_network_to_evaluate(couchnet):
+    stderr = error_of(couchnet("eval"))
+    assert "holds no neurons" in stderr and "couchnet create" in stderr
