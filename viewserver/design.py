@@ -164,7 +164,7 @@ def run_validate(state: State, design: DesignDoc, function, args: list) -> objec
     try:
         call(function, args)
     except Rejection as rejection:
-        return rejection.reply()
+        return encode_reply(rejection.reply(), f"validate_doc_update of {design.id}")
     except QueryError:
         raise
     except Exception as exc:
@@ -174,10 +174,11 @@ def run_validate(state: State, design: DesignDoc, function, args: list) -> objec
 
 def run_rewrite(state: State, design: DesignDoc, function, args: list) -> object:
     """``["ok", {"path": ...}]`` or ``["no_dispatch_rule"]`` from ``rewrite(req)``."""
+    what = f"rewrites function of {design.id}"
     try:
         result = call(function, args)
     except Rejection as rejection:
-        return rejection.reply()
+        return encode_reply(rejection.reply(), what)
     except QueryError:
         raise
     except Exception as exc:
@@ -186,7 +187,7 @@ def run_rewrite(state: State, design: DesignDoc, function, args: list) -> object
         return ["no_dispatch_rule"]
     if isinstance(result, str):
         result = {"path": result}
-    return ["ok", result]
+    return encode_reply(["ok", result], what)
 
 
 def call(function, args: list) -> object:

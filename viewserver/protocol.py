@@ -61,18 +61,16 @@ def serve(reader: LineReader, output: Output) -> int:
         try:
             command = loads(line)
             reply = COMMANDS[command[0]](state, *command[1:])
+            if reply.__class__ is bytes:
+                send_line(reply)
+            elif reply is not None:
+                send(reply)
         except QueryError as exc:
             if answer_error(output, exc):
                 return 1
-            continue
         except Exception as exc:
             if answer_error(output, failure(line, exc)):
                 return 1
-            continue
-        if reply.__class__ is bytes:
-            send_line(reply)
-        elif reply is not None:
-            send(reply)
     output.flush()
     return 0
 

@@ -66,7 +66,10 @@ class Output:
         self.send_line(orjson.dumps(reply))
 
     def log(self, message: str) -> None:
-        self.send(["log", message])
+        try:
+            self.send(["log", message])
+        except TypeError:  # lone surrogates, which UTF-8 cannot carry
+            self.send(["log", message.encode("utf-8", "replace").decode("utf-8")])
 
     def flush(self) -> None:
         if self._pending:

@@ -380,3 +380,30 @@ def test_a_malformed_argument_is_an_error_and_serving_goes_on():
 def test_blank_lines_are_skipped():
     session = run(b"", b"  ", ["reset"])
     assert session.lines == [True]
+
+
+def test_a_rejection_reason_json_cannot_hold_is_an_invalid_value():
+    validate = (
+        "def fun(new_doc, old_doc, user_ctx, sec_obj):\n    raise Forbidden({1})\n"
+    )
+    answer = replies(
+        teach(validate_doc_update=validate),
+        call(["validate_doc_update"], [{}, None, {}, {}]),
+        ["reset"],
+    )
+    assert answer[1][:2] == ["error", "invalid_value"]
+    assert answer[2] is True
+
+
+def test_a_rewrite_json_cannot_hold_is_an_invalid_value():
+    rewrite = "def fun(req):\n    return {'path': object()}\n"
+    answer = replies(teach(rewrites=rewrite), call(["rewrites"], [{}]), ["reset"])
+    assert answer[1][:2] == ["error", "invalid_value"]
+    assert answer[2] is True
+
+
+def test_a_log_message_with_a_lone_surrogate_is_still_logged():
+    fun = "def fun(doc):\n    log('half \\ud800 a pair')\n    yield 1, 1\n"
+    session = run(["add_fun", fun], ["map_doc", {}])
+    assert session.replies == [True, [[[1, 1]]]]
+    assert session.logs == ["half ? a pair"]
