@@ -94,7 +94,7 @@ def test_check_names_file_and_line(folder, files, message):
 def test_the_network_compiles():
     for folder in push_module.default_folders():
         check(build(folder))
-    assert [f.name for f in push_module.default_folders()] == ["network"]
+    assert "network" in [f.name for f in push_module.default_folders()]
 
 
 # the command, against a server
