@@ -32,6 +32,4 @@ def check_command(couch: Couch, as_json: bool) -> None:
             if outcome.ok:
                 click.echo(f"ok    {outcome.name}: {outcome.detail}")
     if failed:
-        if as_json:
-            raise click.exceptions.Exit(1)
         raise click.ClickException(f"{failed.name}: {failed.detail}")

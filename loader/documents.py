@@ -44,8 +44,9 @@ def layered_docs(
     """A fully connected layered network, one document per neuron.
 
     Every non-input neuron reads the whole layer before it plus a static bias.
-    Weights are drawn so that the trust tanh(weight) of a neuron's inputs has
-    about unit variance in total, which keeps outputs away from saturation.
+    Weights are normal with standard deviation 1/sqrt(inputs), so that a
+    neuron's summed input has about the variance of one input and tanh
+    neurons start away from saturation.
     """
     if len(sizes) < 2 or min(sizes) < 1:
         raise ModelError("a network needs at least two layers of one neuron or more")

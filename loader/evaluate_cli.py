@@ -48,16 +48,19 @@ def parse_inputs(ctx, param, pairs: tuple[str, ...]) -> dict[str, float]:
 @click.option(
     "--data",
     type=click.File("r", encoding="utf-8-sig"),
+    metavar="FILE.csv",
     help="CSV file of samples, one column per input neuron; outputs go out as CSV.",
 )
 @click.option(
     "--out",
     type=click.File("w", encoding="utf-8", lazy=True),
+    metavar="FILE.csv",
     help="Write the CSV of --data here instead of stdout.",
 )
 @click.option(
     "--steps",
     type=click.IntRange(min=1),
+    metavar="T",
     help="Evaluate in T discrete steps (needed when the network has a cycle).",
 )
 @connection_options

@@ -359,7 +359,7 @@ def test_check_names_what_is_missing(bare):
     assert "couchnet push" in stderr
 
     result = bare("check", "--db", "no_such_database_here", "--json")
-    assert result.exit_code == 1
+    assert "database 'no_such_database_here' does not exist" in error_of(result)
     report = orjson.loads(result.stdout)
     assert report["ok"] is False
     assert report["checks"][-1]["name"] == "database"
