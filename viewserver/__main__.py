@@ -27,13 +27,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> None:
+    """Serve CouchDB on stdin/stdout; exit 0 at end of input, 1 after a failure."""
     args = parse_args(argv)
-    diagnostics.enable(args.debug, args.log_file)
+    try:
+        diagnostics.enable(args.debug, args.log_file)
+    except OSError as exc:
+        print(f"Error: cannot log to {args.log_file}: {exc.strerror}", file=sys.stderr)
+        sys.exit(1)
     try:
         status = serve_stdio()
     except (BrokenPipeError, KeyboardInterrupt):
-        status = 1
+        status = 1  # CouchDB went away or the process was interrupted
     sys.exit(status)
 
 

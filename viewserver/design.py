@@ -86,7 +86,8 @@ def run_show(state: State, design: DesignDoc, function, args: list) -> bytes:
         if render.provided:
             response = _with_provided(render, req, response)
     except Exception as exc:
-        if doc is None and len(req.get("path") or []) > 5:
+        missing = doc is None and len(req.get("path") or []) > 5
+        if missing and not isinstance(exc, FatalError):
             raise QueryError("not_found", "document not found") from exc
         raise render_error(exc, design, "show") from exc
     if not isinstance(response, dict):

@@ -119,8 +119,8 @@ class Render:
         return key
 
     def _match_accept(self, accept: str) -> str | None:
-        supported = []
-        for key, _ in reversed(self.provided):
+        supported = []  # in the order offered: on a tie the first offer wins
+        for key, _ in self.provided:
             supported.extend(self.types.get(key, []))
         self.content_type = mime.best_match(supported, accept)
         for key, _ in self.provided:

@@ -3,7 +3,9 @@
 import io
 
 import orjson
+import pytest
 
+from viewserver import mime
 from viewserver.protocol import serve
 from viewserver.streams import LineReader, Output, stream_writer
 from viewserver.testing import replies, run, source
@@ -212,6 +214,11 @@ def test_provides_follows_the_accept_header():
     assert resp[1]["body"] == "<p>n1</p>"
 
 
+def test_provides_takes_the_first_format_on_a_tie():
+    resp = show_with({"headers": {"Accept": "*/*"}})
+    assert resp[1]["body"] == "<p>n1</p>"
+
+
 def test_provides_takes_the_first_format_without_accept():
     resp = show_with({"headers": {}})
     assert resp[1]["body"] == "<p>n1</p>"
@@ -276,3 +283,19 @@ def test_compiled_sources_are_kept_up_to_a_limit(monkeypatch):
         [True, [0]],
     ]
     assert session.logs == ["compiled 0", "compiled 1", "compiled 2", "compiled 0"]
+
+
+@pytest.mark.parametrize(
+    "accept, expected",
+    [
+        ("text/html", "text/html; charset=utf-8"),
+        ("application/json, text/html;q=0.9", "application/json"),
+        ("text/*;q=0.3, application/json;q=0.2", "text/html; charset=utf-8"),
+        ("text/html;q=0, */*;q=0.1", "application/json"),
+        ("image/png", None),
+        ("", None),
+    ],
+)
+def test_best_match_of_an_accept_header(accept, expected):
+    supported = ["text/html; charset=utf-8", "application/json"]
+    assert mime.best_match(supported, accept) == expected

@@ -137,3 +137,11 @@ def test_a_bad_option_is_a_usage_error():
         [sys.executable, "-m", "viewserver", "--nope"], capture_output=True
     )
     assert result.returncode == 2
+
+
+def test_an_unwritable_log_file_is_a_clear_error(tmp_path):
+    command = [sys.executable, "-m", "viewserver", "--log-file", str(tmp_path)]
+    result = subprocess.run(command, capture_output=True, input=b"")
+    assert result.returncode == 1
+    assert result.stderr.startswith(b"Error: cannot log to ")
+    assert b"Traceback" not in result.stderr
