@@ -22,13 +22,13 @@ class Runner:
         self.server, self.db = split_db_url(db_url)
         self.couch = Couch(self.server, self.db)
 
-    def __call__(self, *args: str, stdin: str | None = None):
+    def __call__(self, *args: str, stdin: str | None = None, env: dict | None = None):
         arguments = list(args)
         if "--url" not in args:
             arguments += ["--url", self.server]
         if "--db" not in args:
             arguments += ["--db", self.db]
-        return CliRunner().invoke(cli, arguments, input=stdin)
+        return CliRunner(env=env).invoke(cli, arguments, input=stdin)
 
     def ok(self, *args: str, stdin: str | None = None):
         result = self(*args, stdin=stdin)

@@ -281,6 +281,7 @@ def test_a_cycle_needs_steps(couchnet, tmp_path):
 
     stderr = error_of(couchnet("eval"))
     assert re.search("cycle through (a -> b -> a|b -> a -> b)", stderr)
+    assert "cycle through" in couchnet.ok("show").stdout
 
     result = couchnet.ok("eval", "--steps", "6", "--input", "x=2", "--json")
     expected = expected_outputs(cycle_docs(), {"x": 2.0}, steps=6)
@@ -336,7 +337,9 @@ def test_wrong_credentials_are_an_error(couchnet, command):
     server = couchnet.server.split("@")[-1]
     url = f"http://admin:wrong-{os.getpid()}@{server}"
     args = ["--layers", "2,1"] if command == "create" else []
-    stderr = error_of(couchnet(command, *args, "--url", url))
+    # Credentials in the environment would take the place of the URL's.
+    env = {"COUCHDB_USER": None, "COUCHDB_PASSWORD": None}
+    stderr = error_of(couchnet(command, *args, "--url", url, env=env))
     assert "refused the credentials" in stderr
     assert "wrong-" not in stderr
 
