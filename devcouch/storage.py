@@ -104,8 +104,8 @@ class Database:
         self.closed = False
         self.writer = connect(self.path)
         self.writer.executescript(SCHEMA)
-        self.update_seq = self._scalar("SELECT coalesce(max(seq), 0) FROM docs")
-        self.design_version = 0
+        self._recount()
+        self._security = None
         self.views = None  # set by the view module on first use
 
     def _scalar(self, sql: str, args=()):
@@ -163,16 +163,31 @@ class Database:
             self.writer.execute(
                 "INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, orjson.dumps(value))
             )
+            self._security = None
 
     def security(self) -> dict:
-        return self.get_meta("security", ADMIN_ONLY)
+        # Asked on every request, changed rarely: kept in memory.
+        if self._security is None:
+            self._security = self.get_meta("security", ADMIN_ONLY)
+        return self._security
+
+    def _recount(self) -> None:
+        with self.reader() as conn:
+            self.update_seq, self.doc_count, self.del_count = conn.execute(
+                "SELECT coalesce(max(seq), 0), count(*) - coalesce(sum(deleted), 0),"
+                " coalesce(sum(deleted), 0) FROM docs"
+            ).fetchone()
+
+    def _tally(self, was_deleted: bool | None, deleted: bool) -> None:
+        """Keep doc_count and del_count in step with one write."""
+        if was_deleted is not None:
+            self.del_count -= was_deleted
+            self.doc_count -= not was_deleted
+        self.del_count += deleted
+        self.doc_count += not deleted
 
     def info(self) -> dict:
-        with self.reader() as conn:
-            counts = conn.execute(
-                "SELECT count(*) - coalesce(sum(deleted), 0), coalesce(sum(deleted), 0)"
-                " FROM docs"
-            ).fetchone()
+        counts = (self.doc_count, self.del_count)
         size = sum(p.stat().st_size for p in self.folder.glob("db.sqlite*"))
         return {
             "db_name": self.name,
@@ -252,11 +267,9 @@ class Database:
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
-                self.update_seq = self._scalar("SELECT coalesce(max(seq), 0) FROM docs")
+                self._recount()
                 raise
         if any(e.new_rev for e in edits):
-            if any(e.new_rev and e.id.startswith("_design/") for e in edits):
-                self.design_version += 1
             with self.changed:
                 self.changed.notify_all()
         return edits
@@ -272,6 +285,7 @@ class Database:
         pos = rev_pos(parent) + 1 if parent else 1
         edit.new_rev = new_rev(pos, parent, edit.deleted, edit.body)
         self.update_seq += 1
+        self._tally(bool(row[2]) if row else None, edit.deleted)
         if row:
             conn.execute(
                 "INSERT OR REPLACE INTO revs VALUES (?, ?, ?, ?, ?)", (edit.id, *row)

@@ -161,15 +161,23 @@ def all_docs_range(db: Database, req: Request, include_docs: bool):
         f" ORDER BY id {order} LIMIT ? OFFSET ?"
     )
     update_seq = format_seq(db.update_seq) if req.param_bool("update_seq") else None
+    position = (start, descending, skip)
+    return range_stream(db, sql, (*args, limit, skip), position, update_seq)
+
+
+def range_stream(db: Database, sql: str, args: tuple, position: tuple, update_seq):
+    """Rows of _all_docs; `position` is (start key, descending, skip)."""
     with db.reader() as conn:
-        conn.execute("BEGIN")
-        total = conn.execute("SELECT count(*) FROM docs WHERE NOT deleted").fetchone()[
-            0
-        ]
-        offset = count_before(conn, start, descending, skip, total)
-        rows = [r[0] for r in conn.execute(sql, (*args, limit, skip))]
+        conn.execute("BEGIN")  # total, offset and rows from one snapshot
+        total = conn.execute(LIVE_COUNT).fetchone()[0]
+        offset = count_before(conn, *position, total)
+        cursor = conn.execute(sql, args)
+        rows = (row[0] for batch in iter(cursor.fetchmany, []) for row in batch)
+        yield from rows_stream(view_head(total, offset, update_seq), rows)
         conn.execute("COMMIT")
-    return rows_stream(view_head(total, offset, update_seq), rows)
+
+
+LIVE_COUNT = "SELECT count(*) FROM docs WHERE NOT deleted"
 
 
 def count_before(conn, start, descending: bool, skip: int, total: int) -> int:
@@ -184,10 +192,7 @@ def count_before(conn, start, descending: bool, skip: int, total: int) -> int:
 
 
 def all_docs_by_keys(db: Database, keys: list, include_docs: bool, req: Request):
-    with db.reader() as conn:
-        total = conn.execute("SELECT count(*) FROM docs WHERE NOT deleted").fetchone()[
-            0
-        ]
+    total = db.doc_count
     rows = []
     for key in keys:
         found = db.current(key) if isinstance(key, str) else None
