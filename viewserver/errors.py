@@ -17,11 +17,16 @@ class QueryError(Exception):
 
 
 class FatalError(QueryError):
-    """Answered like :class:`QueryError`, then the process exits non-zero.
+    """Answered ``["fatal", code, reason]``, then the process exits non-zero.
 
-    CouchDB learns that a process failed fatally by seeing it die, as with
-    its own JavaScript server.
+    CouchDB (and devcouch) drop a process at once on a ``fatal`` reply.
+    CouchDB's JavaScript server sends ``error`` here and lets CouchDB notice
+    that it died, which leaves a moment in which the dead process can be
+    handed to the next request.
     """
+
+    def reply(self) -> list:
+        return ["fatal", self.code, self.reason]
 
 
 class Rejection(Exception):

@@ -10,8 +10,8 @@ A session as CouchDB runs it (``>`` is sent to the server, ``<`` comes back)::
     < [[["n1",1]]]
 
 Errors are answered in one place here: a :class:`QueryError` becomes
-``["error", code, reason]`` and serving goes on; a :class:`FatalError` is
-answered the same way and ends the process with exit status 1.
+``["error", code, reason]`` and serving goes on; a :class:`FatalError`
+becomes ``["fatal", code, reason]`` and ends the process with exit status 1.
 """
 
 import gc
@@ -76,7 +76,7 @@ def serve(reader: LineReader, output: Output) -> int:
 
 
 def answer_error(output: Output, exc: QueryError) -> bool:
-    """Send ``["error", code, reason]``; True when the server must now exit."""
+    """Send the error's reply; True when the server must now exit."""
     output.send(exc.reply())
     if isinstance(exc, FatalError):
         diagnostics.log.error("fatal: %s: %s", exc.code, exc.reason)

@@ -249,6 +249,6 @@ def test_unknown_command_is_answered_then_the_server_exits():
     session = run(["reset"], ["bogus"], ["reset"])
     assert session.replies == [
         True,
-        ["error", "unknown_command", "unknown command 'bogus'"],
+        ["fatal", "unknown_command", "unknown command 'bogus'"],
     ]
     assert session.status == 1

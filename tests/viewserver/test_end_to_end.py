@@ -96,7 +96,7 @@ def test_log_file_gets_diagnostics(start_server, tmp_path):
 
 def test_a_fatal_error_ends_the_process_with_status_1(start_server):
     server = start_server()
-    assert server.run(["no_such_command"])[:2] == ["error", "unknown_command"]
+    assert server.run(["no_such_command"])[:2] == ["fatal", "unknown_command"]
     assert server.close() == 1
 
 

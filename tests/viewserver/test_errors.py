@@ -182,7 +182,7 @@ def test_reset_turns_the_reduce_limit_off_again():
 def test_an_uncached_design_doc_is_fatal():
     session = run(call(["shows", "x"], [{}, {}]), ["reset"])
     assert session.replies == [
-        ["error", "query_protocol_error", "uncached design doc: _design/net"]
+        ["fatal", "query_protocol_error", "uncached design doc: _design/net"]
     ]
     assert session.status == 1
 
@@ -197,7 +197,7 @@ def test_a_missing_function_is_not_found_and_the_server_goes_on():
 
 def test_an_unknown_design_function_kind_is_fatal():
     session = run(teach(), call(["nonsense", "x"], []), ["reset"])
-    assert session.replies[1][:2] == ["error", "unknown_command"]
+    assert session.replies[1][:2] == ["fatal", "unknown_command"]
     assert session.status == 1
 
 
@@ -246,7 +246,7 @@ def test_query_error_from_a_show_is_answered_as_is():
 def test_fatal_error_from_a_show_ends_the_server():
     show = "def fun(doc, req):\n    raise FatalError('error_key', 'testing')\n"
     session = run(teach(shows={"s": show}), call(["shows", "s"], [{}, {}]), ["reset"])
-    assert session.replies[1:] == [["error", "error_key", "testing"]]
+    assert session.replies[1:] == [["fatal", "error_key", "testing"]]
     assert session.status == 1
 
 
@@ -324,13 +324,13 @@ LIST = source(
 def test_a_list_that_gets_something_else_than_a_row_is_fatal():
     session = run(teach(lists={"l": LIST}), call(["lists", "l"], [{}, {}]), ["reset"])
     assert session.replies[1] == ["start", ["head"], {"headers": {}}]
-    assert session.replies[2] == ["error", "list_error", "not a row 'reset'"]
+    assert session.replies[2] == ["fatal", "list_error", "not a row 'reset'"]
     assert session.status == 1
 
 
 def test_a_list_whose_input_ends_is_fatal():
     session = run(teach(lists={"l": LIST}), call(["lists", "l"], [{}, {}]))
-    assert session.replies[2][:2] == ["error", "list_error"]
+    assert session.replies[2][:2] == ["fatal", "list_error"]
     assert session.status == 1
 
 
@@ -360,14 +360,14 @@ def test_a_line_that_is_not_json_is_an_error_and_serving_goes_on():
 @pytest.mark.parametrize("command", [{"reset": 1}, [], [["reset"]], "reset", [7]])
 def test_something_that_is_no_command_is_fatal(command):
     session = run(command, ["reset"])
-    assert session.replies[0][:2] == ["error", "unknown_command"]
+    assert session.replies == [["fatal", "unknown_command", session.replies[0][2]]]
     assert session.status == 1
 
 
 @pytest.mark.parametrize("command", [["add_fun"], ["reset", {}, 1], ["map_doc"]])
 def test_a_command_with_the_wrong_number_of_arguments_is_fatal(command):
     session = run(command, ["reset"])
-    assert session.replies[0][:2] == ["error", "query_protocol_error"]
+    assert session.replies == [["fatal", "query_protocol_error", session.replies[0][2]]]
     assert session.status == 1
 
 
