@@ -252,3 +252,49 @@ def test_unknown_command_is_answered_then_the_server_exits():
         ["fatal", "unknown_command", "unknown command 'bogus'"],
     ]
     assert session.status == 1
+
+
+def test_add_lib_of_null_means_no_libraries():
+    fun = "def fun(doc):\n    yield 1, 1\n"
+    assert replies(["add_lib", None], ["add_fun", fun], ["map_doc", {}])[-1] == [
+        [[1, 1]]
+    ]
+
+
+def test_update_may_save_nothing():
+    update = "def fun(doc, req):\n    return None, {'code': 204}\n"
+    answer = replies(
+        teach(ddoc(updates={"noop": update})),
+        ["ddoc", "_design/net", ["updates", "noop"], [None, {"method": "POST"}]],
+    )
+    assert answer[-1] == ["up", None, {"code": 204}]
+
+
+def test_view_as_filter_works_with_yielding_map_functions():
+    map_fun = "def fun(doc):\n    if doc.get('bias'):\n        yield doc['_id'], 1\n"
+    docs = [NEURON, {"_id": "n2", "bias": 0}]
+    answer = replies(
+        teach(ddoc(views={"biased": {"map": map_fun}})),
+        ["ddoc", "_design/net", ["views", "biased", "map"], [docs]],
+    )
+    assert answer[-1] == [True, [True, False]]
+
+
+def test_rewrites_may_answer_a_path_or_reject():
+    rewrite = source(
+        """
+        def fun(req):
+            if req.get("userCtx", {}).get("name") is None:
+                raise Unauthorized("log in first")
+            return "_show/home"
+        """
+    )
+    answer = replies(
+        teach(ddoc(rewrites=rewrite)),
+        ["ddoc", "_design/net", ["rewrites"], [{"userCtx": {"name": "ada"}}]],
+        ["ddoc", "_design/net", ["rewrites"], [{"userCtx": {}}]],
+    )
+    assert answer[1:] == [
+        ["ok", {"path": "_show/home"}],
+        {"unauthorized": "log in first"},
+    ]

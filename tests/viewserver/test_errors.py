@@ -407,3 +407,21 @@ def test_a_log_message_with_a_lone_surrogate_is_still_logged():
     session = run(["add_fun", fun], ["map_doc", {}])
     assert session.replies == [True, [[[1, 1]]]]
     assert session.logs == ["half ? a pair"]
+
+
+def test_reduce_limit_given_as_a_string_is_understood():
+    answer = replies(["reset", {"reduce_limit": "true"}], overflowing_rereduce())
+    assert answer[1][:2] == ["error", "reduce_overflow_error"]
+
+
+def test_fatal_error_from_a_map_function_ends_the_server():
+    fun = "def fun(doc):\n    raise FatalError('map_runtime_error', 'stop')\n"
+    session = run(["add_fun", fun], ["map_doc", {}], ["reset"])
+    assert session.replies[1:] == [["fatal", "map_runtime_error", "stop"]]
+    assert session.status == 1
+
+
+def test_query_error_from_a_reduce_function_fails_the_reduce():
+    fun = "def fun(keys, values):\n    raise QueryError('too_big', 'sorry')\n"
+    answer = replies(["rereduce", [fun], [1]], ["reset"])
+    assert answer == [["error", "too_big", "sorry"], True]
