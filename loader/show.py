@@ -154,7 +154,8 @@ def matplotlib_picture(net: Network, db: str, fmt: str) -> bytes:
                 ha="center",
                 fontsize=8,
             )
-    axes.set_title(f"{db}: {len(net.names)} neurons, {net.edge_count} edges")
+    axes.set_title(f"{db}: {len(net.names)} neurons, {net.edge_count} edges", pad=16)
+    axes.margins(0.08, 0.12)
     axes.set_axis_off()
     buffer = io.BytesIO()
     figure.savefig(buffer, format=fmt, bbox_inches="tight")
