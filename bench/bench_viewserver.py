@@ -7,7 +7,7 @@ server answers) and ping-pong (one line, then wait for its reply, as CouchDB
 talks; timed from the first reply on, so interpreter start-up is left out).
 
     python bench/bench_viewserver.py          # 20,000 documents
-    BENCH_DOCS=2000 python bench/bench_viewserver.py
+    python bench/bench_viewserver.py 2000     # or BENCH_DOCS=2000 make bench
 """
 
 import os
@@ -186,10 +186,17 @@ def orjson_in_process(lines: list[bytes]) -> float:
     return time.perf_counter() - started
 
 
+def document_count() -> int:
+    """A number on the command line, else $BENCH_DOCS, else 20,000.
+
+    bench/run.py passes its own arguments (benchmark names) through.
+    """
+    numbers = [arg for arg in sys.argv[1:] if arg.isdigit()]
+    return int(numbers[0] if numbers else os.environ.get("BENCH_DOCS", 20000))
+
+
 def main() -> None:
-    count = int(
-        sys.argv[1] if len(sys.argv) > 1 else os.environ.get("BENCH_DOCS", 20000)
-    )
+    count = document_count()
     prepare_environment()
     lines = transcript(count)
     size = sum(map(len, lines))
