@@ -138,8 +138,9 @@ def print_urls(demo: Demo) -> None:
         ("a hidden neuron", f"{base}/{db}/_design/network/_show/neuron/hidden1_0"),
         ("evaluate", f"{base}/{list_path(demo.db, {'input_0': 1, 'input_1': -1})}"),
         ("DOT graph", f"{base}/{list_path(demo.db, name='dot')}"),
-        ("Fauxton", f"{base}/_utils/#database/{db}/_all_docs"),
     ]
+    if os.environ.get("COUCHDB_URL"):  # devcouch has no Fauxton
+        lines.append(("Fauxton", f"{base}/_utils/#database/{db}/_all_docs"))
     for label, url in lines:
         demo.console.print(f"{label:>16}: {url}", soft_wrap=True, highlight=False)
     if not os.environ.get("COUCHDB_URL"):
