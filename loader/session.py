@@ -36,20 +36,21 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from loader.client import Couch
 from loader.datasets import DataError, Dataset, accuracy, load_dataset
 from loader.model import ModelError
 from loader.network import Network
 from loader.runs import Run, RunError, decode_array, encode_array
-from loader.sync import NeuronStore, Slot
+from loader.sync import Layout, NeuronStore
 from loader.training import Trainer
 
 LEARNING_RATE = 0.1
 MOMENTUM = 0.9
 BATCH_SIZE = 32
 # Four XOR rows make one step per epoch; digits has 43 steps per epoch.
-EPOCHS = {"xor": 150, "digits": 30}
+EPOCHS = {"xor": 150, "digits": 20}
 CSV_EPOCHS = 100
 
 
@@ -108,14 +109,14 @@ class Session:
         run: Run,
         store: NeuronStore,
         trainer: Trainer,
-        slots: list[Slot],
+        layout: Layout,
         dataset: Dataset,
         settings: Settings,
     ):
         self.run = run
         self.store = store
         self.trainer = trainer
-        self.slots = slots
+        self.layout = layout
         self.dataset = dataset
         self.settings = settings
         self.batch_size = min(settings.batch_size, len(dataset.inputs))
@@ -135,10 +136,10 @@ class Session:
         """Check everything, then record a new run; nothing is written on error."""
         settings.check()
         store = NeuronStore.load(couch)
-        network, trainer, slots = compile_network(store, settings)
+        network, trainer, layout = compile_network(store, settings)
         dataset = dataset_for(settings, network)
-        run = Run.create(couch, run_doc(settings, network, trainer, dataset))
-        return cls(run, store, trainer, slots, dataset, settings)
+        run = Run.create(couch, run_doc(settings, network, trainer, layout, dataset))
+        return cls(run, store, trainer, layout, dataset, settings)
 
     @classmethod
     def resume(cls, couch: Couch, run_id: str, epochs: int | None = None) -> Session:
@@ -146,19 +147,19 @@ class Session:
         run = Run.load(couch, run_id)
         settings = settings_of(run.doc, epochs)
         store = NeuronStore.load(couch)
-        network, trainer, slots = compile_network(store, settings)
+        network, trainer, layout = compile_network(store, settings)
         dataset = dataset_for(settings, network)
-        check_same(run, trainer, dataset)
+        check_same(run, layout, dataset)
 
         pending = run.doc.get("pending")
         if pending:
             deltas = decode_array(pending["deltas"])
-            store.write(run.id, pending["sync"], slots, deltas)
-        trainer.set_values(store.weights(slots))
+            store.write(run.id, pending["sync"], layout, deltas)
+        trainer.set_values(store.weights(layout))
         if run.doc.get("momentum"):
             trainer.velocity = decode_array(run.doc["momentum"])
 
-        session = cls(run, store, trainer, slots, dataset, settings)
+        session = cls(run, store, trainer, layout, dataset, settings)
         session.trim_epochs()
         resumed = run.doc.get("resumed", 0) + 1
         run.save(state="running", resumed=resumed, settings=asdict_settings(settings))
@@ -166,6 +167,13 @@ class Session:
 
     def train(self, on_epoch: Callable[[EpochReport], None] | None = None) -> Result:
         """Step through the remaining batches, syncing every `sync_every` steps."""
+        # Batches make small matrices, which BLAS threads slow down, not up.
+        with threadpool_limits(1, user_api="blas"):
+            self.train_steps(on_epoch)
+        self.stop("finished")
+        return self.result()
+
+    def train_steps(self, on_epoch: Callable[[EpochReport], None] | None) -> None:
         inputs, targets = self.dataset.inputs, self.dataset.targets
         epoch_started = time.perf_counter()
         while self.step < self.total_steps:
@@ -182,8 +190,6 @@ class Session:
             self.timings["compute"] += time.perf_counter() - started
             if self.step % self.sync_every == 0 or self.step == self.total_steps:
                 self.write_sync()
-        self.stop("finished")
-        return self.result()
 
     def batch_rows(self, epoch: int, batch: int) -> np.ndarray:
         """The rows of one batch; an epoch's order depends on (seed, epoch) only."""
@@ -212,8 +218,13 @@ class Session:
         return loss, accuracy(predicted, targets)
 
     def write_sync(self) -> None:
-        """Checkpoint the run, then add this sync's delta to the neurons."""
+        """Checkpoint the run, then add this sync's delta to the neurons.
+
+        Its time counts as writes, except for reading neurons back (reads).
+        """
         started = time.perf_counter()
+        stats = self.store.stats
+        reads, conflicts = stats.read_seconds, stats.conflicts
         self.sync += 1
         deltas = self.trainer.params.values - self.base
         self.run.save(
@@ -222,17 +233,15 @@ class Session:
             pending={"sync": self.sync, "deltas": encode_array(deltas)},
             timings=self.timings,
         )
-        self.timings["writes"] += time.perf_counter() - started
-
-        stats = self.store.stats
-        before = (stats.write_seconds, stats.read_seconds, stats.conflicts)
-        self.store.write(self.run.id, self.sync, self.slots, deltas)
-        values = self.store.weights(self.slots)
+        self.store.write(self.run.id, self.sync, self.layout, deltas)
+        values = self.store.weights(self.layout)
         self.trainer.set_values(values)
         self.base = values.copy()
-        self.timings["writes"] += stats.write_seconds - before[0]
-        self.timings["reads"] += stats.read_seconds - before[1]
-        self.timings["conflicts"] += stats.conflicts - before[2]
+
+        reads = stats.read_seconds - reads
+        self.timings["reads"] += reads
+        self.timings["writes"] += time.perf_counter() - started - reads
+        self.timings["conflicts"] += stats.conflicts - conflicts
 
     def trim_epochs(self) -> None:
         """Keep only the epochs whose steps the database holds."""
@@ -255,18 +264,16 @@ class Session:
 
 def compile_network(
     store: NeuronStore, settings: Settings
-) -> tuple[Network, Trainer, list[Slot]]:
+) -> tuple[Network, Trainer, Layout]:
     network = Network.from_neurons(store.neurons())
     if not network.acyclic:
         raise ModelError(f"training needs an acyclic network: {network.cycle_error}")
     trainer = Trainer(network, settings.learning_rate, settings.momentum)
     if not len(trainer.params.values):
         raise ModelError("the network has no weights or biases to train")
-    slots = [
-        Slot(name, index, network.neurons[name]["inputs"][index][0])
-        for name, index in trainer.params.refs
-    ]
-    return network, trainer, slots
+    refs = trainer.params.refs
+    nodes = [network.neurons[name]["inputs"][index][0] for name, index in refs]
+    return network, trainer, Layout(refs, nodes)
 
 
 def dataset_for(settings: Settings, network: Network) -> Dataset:
@@ -284,7 +291,11 @@ def asdict_settings(settings: Settings) -> dict:
 
 
 def run_doc(
-    settings: Settings, network: Network, trainer: Trainer, dataset: Dataset
+    settings: Settings,
+    network: Network,
+    trainer: Trainer,
+    layout: Layout,
+    dataset: Dataset,
 ) -> dict:
     return {
         "dataset": settings.dataset,
@@ -294,7 +305,7 @@ def run_doc(
             "neurons": len(network.names),
             "edges": network.edge_count,
             "parameters": len(trainer.params.values),
-            "layout": trainer.params.digest(),
+            "layout": layout.digest(),
             "data": dataset.fingerprint(),
         },
         "rows": len(dataset.inputs),
@@ -321,9 +332,9 @@ def settings_of(doc: dict, epochs: int | None) -> Settings:
     return settings
 
 
-def check_same(run: Run, trainer: Trainer, dataset: Dataset) -> None:
+def check_same(run: Run, layout: Layout, dataset: Dataset) -> None:
     recorded = run.doc["network"]
-    if trainer.params.digest() != recorded["layout"]:
+    if layout.digest() != recorded["layout"]:
         raise RunError(
             f"the network's structure changed since run {run.id} started; "
             "it cannot resume, start a new run"

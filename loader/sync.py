@@ -22,6 +22,7 @@ the same delta twice (see loader.session for how a run resumes).
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 from dataclasses import dataclass, field
@@ -40,12 +41,41 @@ class SyncError(ModelError):
 
 
 @dataclass
-class Slot:
-    """Where one parameter lives: its neuron, input index and source node."""
+class Place:
+    """Where a neuron's parameters live: positions in the flat parameter
+    vector, and the index and source node of each in the `inputs` list."""
 
-    neuron: str
-    index: int
-    node: str
+    positions: np.ndarray
+    indexes: list[int]
+    nodes: list[str]
+
+
+class Layout:
+    """The trainable parameters grouped by the neuron document holding them."""
+
+    def __init__(self, refs: list[tuple[str, int]], nodes: list[str]):
+        self.refs = refs
+        grouped: dict[str, tuple[list, list, list]] = {}
+        for position, ((name, index), node) in enumerate(zip(refs, nodes, strict=True)):
+            positions, indexes, sources = grouped.setdefault(name, ([], [], []))
+            positions.append(position)
+            indexes.append(index)
+            sources.append(node)
+        self.places = {
+            name: Place(np.array(positions, dtype=np.intp), indexes, sources)
+            for name, (positions, indexes, sources) in grouped.items()
+        }
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def digest(self) -> str:
+        """A fingerprint, to check that a resumed run sees the same network."""
+        digest = hashlib.sha1()
+        for name, place in self.places.items():
+            for index, node in zip(place.indexes, place.nodes, strict=True):
+                digest.update(f"{name}\t{index}\t{node}\n".encode())
+        return digest.hexdigest()
 
 
 @dataclass
@@ -88,26 +118,23 @@ class NeuronStore:
         """The model's structure of the stored documents."""
         return neuron.neurons_from_docs(self.docs.values())
 
-    def weights(self, slots: list[Slot]) -> np.ndarray:
-        """The stored value of every parameter, in `slots` order."""
-        return np.array([self.weight(slot) for slot in slots], dtype=float)
+    def weights(self, layout: Layout) -> np.ndarray:
+        """The stored value of every parameter, in the layout's order."""
+        values = np.empty(len(layout))
+        for name, place in layout.places.items():
+            inputs = self.docs[name]["inputs"]
+            try:
+                values[place.positions] = [
+                    float(inputs[index]["weight"]) for index in place.indexes
+                ]
+            except (TypeError, ValueError):
+                raise SyncError(
+                    f"neuron {name!r} holds a weight that is not a number"
+                ) from None
+        return values
 
-    def weight(self, slot: Slot) -> float:
-        doc = self.docs.get(slot.neuron)
-        inputs = doc.get("inputs") if doc else None
-        if not isinstance(inputs, list) or len(inputs) <= slot.index:
-            raise SyncError(f"neuron {slot.neuron!r} lost inputs while training")
-        entry = inputs[slot.index]
-        if entry.get("node") != slot.node:
-            raise SyncError(
-                f"neuron {slot.neuron!r}: input {slot.index} reads "
-                f"{entry.get('node')!r} where training expected {slot.node!r}; "
-                "the network was rebuilt, start a new run"
-            )
-        return neuron.static_value(entry["weight"])
-
-    def read(self, ids: list[str]) -> None:
-        """Read these neurons again; a deleted one is an error."""
+    def read(self, ids: list[str], layout: Layout) -> None:
+        """Read these neurons again; deleted or rebuilt ones are errors."""
         if not ids:
             return
         started = time.perf_counter()
@@ -116,39 +143,40 @@ class NeuronStore:
         for row in rows:
             if not is_neuron(row.get("doc")):
                 raise SyncError(f"neuron {row['key']!r} was deleted while training")
+            check_structure(row["doc"], layout.places[row["id"]])
             self.docs[row["id"]] = row["doc"]
         self.stats.pulled += len(ids)
 
-    def write(self, run: str, sync: int, slots: list[Slot], deltas: np.ndarray) -> None:
-        """Add `deltas` (one per slot) to the stored weights, exactly once.
+    def write(self, run: str, sync: int, layout: Layout, deltas: np.ndarray) -> None:
+        """Add `deltas` (one per parameter) to the stored weights, exactly once.
 
         Neurons whose deltas are all zero are not written but read again.
         """
-        changes = changes_by_neuron(slots, deltas)
-        idle = {slot.neuron for slot in slots} - set(changes)
+        changes = changes_by_neuron(layout, deltas)
+        idle = [name for name in layout.places if name not in changes]
         for attempt in range(MAX_ATTEMPTS):
-            conflicted = self.write_once(run, sync, changes)
+            conflicted = self.write_once(run, sync, layout, changes)
             changes = {name: changes[name] for name in conflicted}
             if not changes:
                 break
             self.stats.conflicts += len(changes)
             # Trainers that collide again and again drift apart with a jitter.
             time.sleep(random.uniform(0, 0.005) * attempt)
-            self.read(list(changes))
+            self.read(list(changes), layout)
         else:
             raise SyncError(
                 f"{len(changes)} neurons kept changing under sync {sync} "
                 f"after {MAX_ATTEMPTS} attempts; resume the run to finish it"
             )
-        self.read(sorted(idle))
+        self.read(idle, layout)
 
     def write_once(
-        self, run: str, sync: int, changes: dict[str, list[tuple[Slot, float]]]
+        self, run: str, sync: int, layout: Layout, changes: dict[str, np.ndarray]
     ) -> list[str]:
         """One _bulk_docs request; returns the neurons that answered 409."""
         docs = [
-            with_delta(self.docs[name], entries, run, sync)
-            for name, entries in changes.items()
+            with_delta(self.docs[name], layout.places[name], delta, run, sync)
+            for name, delta in changes.items()
             if self.docs[name].get(TRAINED, {}).get(run, 0) < sync
         ]
         if not docs:
@@ -181,29 +209,39 @@ def is_neuron(doc: dict | None) -> bool:
     )
 
 
-def changes_by_neuron(
-    slots: list[Slot], deltas: np.ndarray
-) -> dict[str, list[tuple[Slot, float]]]:
-    changes: dict[str, list[tuple[Slot, float]]] = {}
-    for k in np.flatnonzero(deltas):
-        slot = slots[k]
-        changes.setdefault(slot.neuron, []).append((slot, float(deltas[k])))
+def check_structure(doc: dict, place: Place) -> None:
+    """The inputs a parameter refers to must still read the same sources."""
+    inputs = doc["inputs"]
+    for index, node in zip(place.indexes, place.nodes, strict=True):
+        entry = inputs[index] if index < len(inputs) else None
+        if not isinstance(entry, dict) or entry.get("node") != node:
+            raise SyncError(
+                f"neuron {doc['_id']!r} changed its inputs while training "
+                f"(input {index} no longer reads {node!r}); start a new run"
+            )
+
+
+def changes_by_neuron(layout: Layout, deltas: np.ndarray) -> dict[str, np.ndarray]:
+    """{neuron: its deltas} for the neurons with a nonzero delta."""
+    changes = {}
+    for name, place in layout.places.items():
+        delta = deltas[place.positions]
+        if delta.any():
+            changes[name] = delta
     return changes
 
 
-def with_delta(
-    doc: dict, entries: list[tuple[Slot, float]], run: str, sync: int
-) -> dict:
+def with_delta(doc: dict, place: Place, delta: np.ndarray, run: str, sync: int) -> dict:
     """A new version of `doc`: the deltas added, increment and marker set."""
-    inputs = [dict(entry) for entry in doc["inputs"]]
-    for slot, delta in entries:
-        entry = inputs[slot.index] if slot.index < len(inputs) else {}
-        if entry.get("node") != slot.node:
-            raise SyncError(
-                f"neuron {slot.neuron!r} changed its inputs while training; "
-                "start a new run"
-            )
-        entry["weight"] = neuron.static_value(entry["weight"]) + delta
+    inputs = list(doc["inputs"])
+    try:
+        for index, change in zip(place.indexes, delta.tolist(), strict=True):
+            entry = inputs[index]
+            inputs[index] = {**entry, "weight": float(entry["weight"]) + change}
+    except (TypeError, ValueError):
+        raise SyncError(
+            f"neuron {doc['_id']!r} holds a weight that is not a number"
+        ) from None
     increment = doc.get("increment")
     if not isinstance(increment, int) or isinstance(increment, bool):
         increment = 0

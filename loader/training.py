@@ -12,7 +12,6 @@ The loss is the mean over samples and output neurons of (output - target)^2.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,11 +35,6 @@ class Parameters:
     edge_slices: list[slice]
     bias_params: list[np.ndarray]
     bias_targets: list[np.ndarray]
-
-    def digest(self) -> str:
-        """A fingerprint of the layout, to check a resumed run sees the same one."""
-        text = "\n".join(f"{name}\t{index}" for name, index in self.refs)
-        return hashlib.sha1(text.encode()).hexdigest()
 
     def refresh(self, levels: list[Level]) -> None:
         """Tie the levels to `values` again after it was replaced or changed."""
@@ -114,10 +108,10 @@ def backward(
 ) -> tuple[np.ndarray, np.ndarray]:
     """dL/dtrust per edge and dL/doutput per source, given dL/dtotal."""
     if level.dense:
-        matrix = level.trust_matrix()
         d_matrix = source_outputs.T @ d_totals
-        d_trust = d_matrix[level.edge_source, level.edge_target]
-        return d_trust, d_totals @ matrix.T
+        cells = level.edge_source * len(level.targets) + level.edge_target
+        d_trust = np.take(d_matrix, cells)
+        return d_trust, d_totals @ level.trust_rows()
     return sparse_backward(level, source_outputs, d_totals)
 
 

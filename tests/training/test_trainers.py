@@ -25,13 +25,11 @@ def test_concurrent_trainers_lose_no_delta(
     barrier = threading.Barrier(2, timeout=60)
     original = NeuronStore.write
 
-    def recorded(store, run, sync, slots, deltas):
+    def recorded(store, run, sync, layout, deltas):
         with lock:
-            sent.extend(
-                ((s.neuron, s.index), d) for s, d in zip(slots, deltas, strict=True)
-            )
+            sent.extend(zip(layout.refs, deltas, strict=True))
         barrier.wait()
-        return original(store, run, sync, slots, deltas)
+        return original(store, run, sync, layout, deltas)
 
     monkeypatch.setattr(NeuronStore, "write", recorded)
     sessions = [
