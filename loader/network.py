@@ -105,7 +105,7 @@ def rows_of(positions: np.ndarray) -> slice | np.ndarray:
     return positions
 
 
-@dataclass
+@dataclass(eq=False)
 class Level:
     """Neurons computed together from the outputs of earlier neurons.
 
