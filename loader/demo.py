@@ -1,4 +1,4 @@
-"""`make demo`: a network in CouchDB from nothing, evaluated two ways.
+"""`make demo`: a network in CouchDB from nothing, trained on XOR, evaluated two ways.
 
 Runs against COUCHDB_URL when it is set, otherwise against a devcouch started
 here with its files in data/demo. The demo is a list of steps, each a small
@@ -29,7 +29,7 @@ from loader.model import ModelError
 PROJECT = Path(__file__).resolve().parent.parent
 DATA = PROJECT / "data" / "demo"
 DB = os.environ.get("COUCHNET_DB", "couchnet_demo")
-LAYERS = [2, 4, 1]
+LAYERS = [2, 8, 1]
 SAMPLES = [(-1.0, -1.0), (-1.0, 1.0), (1.0, -1.0), (1.0, 1.0)]
 # Fixed, so that devcouch can be started again on data/demo to browse it.
 PASSWORD = "couchnet-demo"
@@ -68,13 +68,25 @@ def push_design(demo: Demo) -> None:
 
 
 def create_network(demo: Demo) -> None:
-    """Create a 2-4-1 tanh network, replacing the demo's previous one."""
+    """Create a 2-8-1 tanh network, replacing the demo's previous one."""
     docs = layered_docs(LAYERS, "tanh", seed=7)
     counts = replace_network(demo.couch, docs, neuron_docs(demo.couch))
     edges = sum(a * b for a, b in zip(LAYERS, LAYERS[1:], strict=False))
     demo.console.print(
         f"{len(docs)} neurons and {edges} edges in {demo.db!r} "
         f"({counts['created']} created, {counts['updated']} updated)"
+    )
+
+
+def train_xor(demo: Demo) -> None:
+    """Train it on XOR with `couchnet train` in a separate process."""
+    done = demo.couchnet("train", "--dataset", "xor", "--json")
+    result = orjson.loads(done.stdout)
+    demo.results["run"] = result["run"]
+    demo.console.print(
+        f"run {result['run']}: {result['epochs']} epochs, squared error "
+        f"{result['loss']:.4f}, signs right {result['accuracy']:.0%}",
+        highlight=False,
     )
 
 
@@ -128,6 +140,24 @@ def print_table(demo: Demo) -> None:
     demo.console.print(table)
 
 
+def check_xor(demo: Demo) -> None:
+    """Check what the stored weights give: XOR's signs, a small squared error."""
+    outputs = demo.results["couchnet"]
+    targets = [-a * b for a, b in SAMPLES]
+    error = sum((y - t) ** 2 for y, t in zip(outputs, targets, strict=True)) / 4
+    signs = all(y * t > 0 for y, t in zip(outputs, targets, strict=True))
+    if not signs or error >= 0.05:
+        raise ModelError(f"XOR not learnt: outputs {outputs}, squared error {error}")
+    demo.console.print(f"all four signs right; squared error {error:.4f} < 0.05")
+
+
+def plot_loss(demo: Demo) -> None:
+    """Draw the run's loss curve with `couchnet plot` under data/."""
+    out = PROJECT / "data" / "xor_loss.png"
+    demo.couchnet("plot", demo.results["run"], "--out", str(out))
+    demo.console.print(f"loss curve: {out.relative_to(PROJECT)}", highlight=False)
+
+
 def print_urls(demo: Demo) -> None:
     """Print where to look at the network in a browser or with curl."""
     base = public_url(demo.url)
@@ -156,9 +186,12 @@ def print_urls(demo: Demo) -> None:
 STEPS: list[Callable[[Demo], None]] = [
     push_design,
     create_network,
+    train_xor,
     evaluate_with_cli,
     evaluate_in_couchdb,
     print_table,
+    check_xor,
+    plot_loss,
     print_urls,
 ]
 
