@@ -5,17 +5,13 @@
 functions, compiled on first use and kept until the document is replaced.
 """
 
-from .compiler import (
-    CompilationError,
-    compile_function,
-    describe_error,
-    positional_arity,
-)
+from .compiler import describe_error, positional_arity
 from .encoding import encode_reply
 from .errors import FatalError, QueryError, Rejection
 from .modules import make_require
 from .render import with_content_type, wrap_response
 from .state import State
+from .views import compile_or_error
 
 
 class DesignDoc:
@@ -39,10 +35,7 @@ class DesignDoc:
         if function is None:
             source = self._source(path)
             name = "/".join([self.id, *map(str, path)])
-            try:
-                function = compile_function(source, name, self.namespace)
-            except CompilationError as exc:
-                raise QueryError("compilation_error", str(exc)) from exc
+            function = compile_or_error(source, name, self.namespace)
             self.functions[key] = function
         return function
 

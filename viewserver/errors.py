@@ -12,6 +12,9 @@ class QueryError(Exception):
         self.code = code
         self.reason = reason
 
+    def __str__(self) -> str:
+        return f"{self.code}: {self.reason}"
+
     def reply(self) -> list:
         return ["error", self.code, self.reason]
 

@@ -64,6 +64,8 @@ def _load(root, cache, namespace, module_id: str, path: str) -> ModuleType:
         )
     except CompilationError as exc:
         del cache[module_id]
+        if isinstance(exc.__cause__, QueryError):  # its own require() failed
+            raise exc.__cause__ from None
         raise QueryError("compilation_error", f"require({path!r}): {exc}") from exc
     return module
 

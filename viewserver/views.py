@@ -168,9 +168,12 @@ def check_reduce_limit(state: State, sources: list, output: bytes) -> None:
 
 
 def compile_or_error(source: str, name: str, namespace: dict):
+    """``compile_function``, failing with the QueryError CouchDB is to see."""
     try:
         return compile_function(source, name, namespace)
     except CompilationError as exc:
+        if isinstance(exc.__cause__, QueryError):  # a failed require() at top level
+            raise exc.__cause__ from None
         raise QueryError("compilation_error", str(exc)) from exc
 
 

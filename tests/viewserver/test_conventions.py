@@ -299,3 +299,21 @@ def test_compiled_sources_are_kept_up_to_a_limit(monkeypatch):
 def test_best_match_of_an_accept_header(accept, expected):
     supported = ["text/html; charset=utf-8", "application/json"]
     assert mime.best_match(supported, accept) == expected
+
+
+def test_a_failed_require_at_top_level_is_reported_as_itself():
+    show = "neuron = require('lib/gone')\ndef fun(doc, req):\n    return 'x'\n"
+    lib = {"a": "b = require('./gone')\n"}
+    answer = replies(
+        teach(
+            lib=lib, shows={"s": show, "t": "def fun(d, r):\n    require('lib/a')\n"}
+        ),
+        call(["shows", "s"], [{}, {}]),
+        call(["shows", "t"], [{}, {}]),
+    )
+    assert answer[1] == [
+        "error",
+        "invalid_require_path",
+        "require('lib/gone'): no 'lib/gone' found",
+    ]
+    assert answer[2][:2] == ["error", "invalid_require_path"]
