@@ -11,6 +11,7 @@ from .errors import FatalError, QueryError, Rejection
 from .modules import make_require
 from .render import with_content_type, wrap_response
 from .state import State
+from .streams import LineReader, Output
 from .views import compile_or_error
 
 
@@ -223,6 +224,40 @@ def _with_provided(render, req: dict, response: dict) -> dict:
     response["body"] = body + (provided.get("body") or "")
     render.chunks = []
     return with_content_type(response, render.content_type)
+
+
+def check_design_doc(doc: dict) -> dict[str, str]:
+    """Compile every Python function of design document ``doc`` as the server
+    would, libraries required at load time included. Returns what fails, by
+    path: ``{"shows/neuron": "require('lib/none'): no 'lib/none' found"}``."""
+    output = Output(lambda data: None)  # what top levels log goes nowhere
+    state = State(LineReader(lambda size: b"", output.flush), output)
+    design = DesignDoc(state, str(doc.get("_id", "_design/?")), doc)
+    problems = {}
+    for path in function_paths(doc):
+        try:
+            design.function(path)
+        except QueryError as exc:
+            problems["/".join(path)] = exc.reason
+    return problems
+
+
+def function_paths(doc: dict) -> list[list[str]]:
+    """Where ``doc`` holds functions: ``[["shows", "neuron"], ...]``."""
+    paths = []
+    for kind in ("shows", "lists", "updates", "filters"):
+        paths += [[kind, name] for name in _mapping(doc.get(kind))]
+    for name, view in _mapping(doc.get("views")).items():
+        for part in ("map", "reduce"):
+            source = view.get(part) if isinstance(view, dict) else None
+            if isinstance(source, str) and not source.startswith("_"):
+                paths.append(["views", name, part])  # "_sum" and such are built in
+    paths += [[key] for key in ("validate_doc_update", "rewrites") if key in doc]
+    return paths
+
+
+def _mapping(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
 
 
 RUNNERS = {
