@@ -2,7 +2,6 @@
 
 import builtins
 import io
-import itertools
 
 import orjson
 
@@ -69,7 +68,6 @@ class State:
         self.compiled_maps: dict = {}
         self.map_namespaces: dict = {}
         self.emitted: list = []
-        self.serial = itertools.count()  # numbers compiled sources for tracebacks
         self.set_lib({})
 
     def set_lib(self, lib: dict) -> None:

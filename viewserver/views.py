@@ -34,8 +34,8 @@ def add_fun(state: State, source: str) -> bool:
     key = (state.lib_key, source)
     function = state.compiled_maps.get(key)
     if function is None:
-        name = f"map function #{next(state.serial)}"
-        function = compile_or_error(source, name, state.map_namespace)
+        # CouchDB sends the source alone: the view's name is not known here.
+        function = compile_or_error(source, "map function", state.map_namespace)
         remember(state.compiled_maps, key, function)
     state.map_functions.append(function)
     return True
@@ -142,8 +142,7 @@ def reduce_function(state: State, source: str) -> tuple:
     """The compiled reduce function for ``source`` and its arity, compiled once."""
     entry = state.reduce_functions.get(source)
     if entry is None:
-        name = f"reduce function #{next(state.serial)}"
-        function = compile_or_error(source, name, state.base_namespace())
+        function = compile_or_error(source, "reduce function", state.base_namespace())
         entry = (function, positional_arity(function))
         remember(state.reduce_functions, source, entry)
     return entry
