@@ -89,10 +89,13 @@ def run_show(state: State, design: DesignDoc, function, args: list) -> bytes:
     return encode_reply(["resp", response], f"show function of {design.id}")
 
 
-def run_list(state: State, design: DesignDoc, function, args: list) -> bytes:
-    """Run ``list(head, req)``; rows are read while it calls ``get_row()``."""
+def run_list(state: State, design: DesignDoc, function, args: list) -> None:
+    """Run ``list(head, req)``; rows are read while it calls ``get_row()``.
+
+    Its replies (``start``, ``chunks``, ``end``) are sent as it goes.
+    """
     render = state.render
-    render.reset()
+    render.reset(listing=True)
     try:
         tail = call(function, args)
         if render.provided:
@@ -104,7 +107,8 @@ def run_list(state: State, design: DesignDoc, function, args: list) -> bytes:
         render.flush_chunks("end")
     except Exception as exc:
         raise render_error(exc, design, "list") from exc
-    return None
+    finally:
+        render.listing = False
 
 
 def run_update(state: State, design: DesignDoc, function, args: list) -> bytes:

@@ -30,7 +30,9 @@ class Render:
         self.types = {key: list(mimes) for key, mimes in mime.DEFAULT_TYPES.items()}
         self.reset()
 
-    def reset(self) -> None:
+    def reset(self, listing: bool = False) -> None:
+        """Start a show (or, with ``listing``, a list) afresh."""
+        self.listing = listing  # rows may be read only while a list runs
         self.chunks: list[str] = []
         self.start_response: dict = {}
         self.new_header = False
@@ -60,6 +62,8 @@ class Render:
 
     def get_row(self) -> dict | None:
         """The next view row of a list, or None after the last."""
+        if not self.listing:
+            raise QueryError("render_error", "get_row() works in list functions only")
         if self.last_row:
             return None
         if self.got_row:

@@ -425,3 +425,14 @@ def test_query_error_from_a_reduce_function_fails_the_reduce():
     fun = "def fun(keys, values):\n    raise QueryError('too_big', 'sorry')\n"
     answer = replies(["rereduce", [fun], [1]], ["reset"])
     assert answer == [["error", "too_big", "sorry"], True]
+
+
+def test_get_row_outside_a_list_is_an_error_and_reads_nothing():
+    show = "def fun(doc, req):\n    return str(get_row())\n"
+    answer = replies(
+        teach(shows={"s": show}), call(["shows", "s"], [{}, {}]), ["reset"]
+    )
+    assert answer[1:] == [
+        ["error", "render_error", "get_row() works in list functions only"],
+        True,
+    ]
