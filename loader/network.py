@@ -43,6 +43,21 @@ ACTIVATIONS = {
     "relu": lambda total: np.maximum(total, 0.0),
 }
 
+
+def logistic_in_place(total: np.ndarray) -> None:
+    total *= 0.5
+    np.tanh(total, out=total)
+    total += 1.0
+    total *= 0.5
+
+
+IN_PLACE = {
+    "identity": lambda total: None,
+    "tanh": lambda total: np.tanh(total, out=total),
+    "logistic": logistic_in_place,
+    "relu": lambda total: np.maximum(total, 0.0, out=total),
+}
+
 SLOPES = {
     "identity": lambda total, output: np.ones_like(total),
     "tanh": lambda total, output: 1.0 - output * output,
@@ -203,6 +218,25 @@ class Level:
     ) -> tuple[np.ndarray, np.ndarray]:
         totals = self.neuron_totals(source_values)
         return totals, activate(self.groups, totals)
+
+    def fill(self, values: np.ndarray) -> None:
+        """Compute the targets' outputs into their rows of (neurons, samples) values.
+
+        Without a trace to keep, a dense level writes its product straight
+        into those rows and activates them in place: no temporary arrays.
+        """
+        if not (self.dense and isinstance(self.target_rows, slice)):
+            values[self.target_rows] = self.neuron_forward(values[self.source_rows])[1]
+            return
+        rows = values[self.target_rows]
+        np.matmul(self.trust_rows(), values[self.source_rows], out=rows)
+        rows += self.bias[:, None]
+        if len(self.groups) == 1:
+            (name,) = self.groups
+            IN_PLACE[name](rows)
+            return
+        for name, group in self.groups.items():
+            rows[group] = ACTIVATIONS[name](rows[group])
 
     def slopes(self, totals: np.ndarray, outputs: np.ndarray) -> np.ndarray:
         """d output / d total for every target, shaped like (samples, targets)."""
@@ -422,8 +456,10 @@ class Network:
             return self.forward_steps(inputs, steps)[:, self.output_positions]
         input_totals = self.input_matrix(inputs)
         values = self.workspace(len(input_totals))
-        outputs = self.fill_levels(input_totals, values).outputs
-        return outputs[:, self.output_positions]
+        values[self.input_rows] = activate(self.input_groups, input_totals.T)
+        for level in self.levels:
+            level.fill(values)
+        return values[self.output_positions].T
 
     def sample_outputs(self, inputs=None, steps: int | None = None) -> dict:
         """{output neuron: value} for one sample."""

@@ -170,6 +170,26 @@ def test_both_layouts_give_the_reference(layout, seed):
     assert_close(outputs_by_name(net, net.forward(steps=25)[0]), steps)
 
 
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("activation", ACTIVATION_NAMES + ["mixed"])
+def test_predict_in_place_gives_the_reference(layout, seed, activation):
+    docs = random_docs(seed, hidden=20)
+    for doc in docs[3:]:
+        if activation != "mixed":
+            doc["activation"] = activation
+    net = Network.from_neurons(neuron.neurons_from_docs(docs))
+    batch = np.random.default_rng(seed).uniform(-2, 2, (4, len(net.input_names)))
+
+    predicted = net.predict(batch)
+    net.predict(batch + 1.0)  # the buffer is reused: earlier answers must not move
+
+    for sample, row in zip(batch, predicted, strict=True):
+        inputs = dict(zip(net.input_names, sample.tolist(), strict=True))
+        expected = reference_direct(docs, inputs)
+        actual = dict(zip(net.output_names, row.tolist(), strict=True))
+        assert_close(actual, {name: expected[name] for name in net.output_names})
+
+
 def test_enough_steps_on_an_acyclic_network_give_the_direct_result():
     net = Network.from_neurons(neuron.neurons_from_docs(random_docs(7, hidden=12)))
     direct = net.forward()
