@@ -127,7 +127,7 @@ def summary(doc: dict) -> dict:
     return {
         "run": doc["_id"],
         "state": doc.get("state"),
-        "dataset": doc.get("dataset"),
+        "dataset": Path(str(doc.get("dataset"))).name,
         "epochs": len(epochs),
         "of": doc.get("settings", {}).get("epochs"),
         "loss": last.get("loss"),

@@ -34,6 +34,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -138,6 +139,9 @@ class Session:
         store = NeuronStore.load(couch)
         network, trainer, layout = compile_network(store, settings)
         dataset = dataset_for(settings, network)
+        if settings.dataset not in EPOCHS:
+            # A resume may start elsewhere: record where the file is.
+            settings.dataset = str(Path(settings.dataset).resolve())
         run = Run.create(couch, run_doc(settings, network, trainer, layout, dataset))
         return cls(run, store, trainer, layout, dataset, settings)
 
@@ -321,6 +325,8 @@ def settings_of(doc: dict, epochs: int | None) -> Settings:
         **doc["settings"],
     )
     done = len(doc.get("epochs") or [])
+    if epochs is not None and epochs < done:
+        raise RunError(f"run {doc['_id']} has done {done} epochs already")
     if epochs is not None:
         settings.epochs = epochs
     if doc.get("state") == "finished" and settings.epochs <= done:

@@ -243,7 +243,7 @@ def with_delta(doc: dict, place: Place, delta: np.ndarray, run: str, sync: int) 
             f"neuron {doc['_id']!r} holds a weight that is not a number"
         ) from None
     increment = doc.get("increment")
-    if not isinstance(increment, int) or isinstance(increment, bool):
+    if not isinstance(increment, int | float) or isinstance(increment, bool):
         increment = 0
     trained = dict(doc.get(TRAINED) or {})
     trained[run] = sync

@@ -131,3 +131,17 @@ def test_a_run_taken_over_stops_its_old_writer(couch, layered_network):
 
     with pytest.raises(RunError, match="taken over by another process"):
         first.train()
+
+
+def test_resume_refuses_to_shorten_a_run(couch, layered_network):
+    layered_network(couch, [2, 8, 1])
+    session = Session.start(couch, Settings(**SETTINGS))
+
+    def interrupt(report):
+        if report.epoch == 6:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        session.train(interrupt)
+    with pytest.raises(RunError, match="has done 4 epochs already"):
+        Session.resume(couch, session.run.id, epochs=3)

@@ -30,6 +30,9 @@ def everything(couch) -> dict:
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_xor_converges_with_the_defaults(couch, couchnet, seed):
+    # With the design document, so that validate_doc_update checks every write.
+    code, _, err = couchnet("push")
+    assert code == 0, err
     code, _, err = couchnet(
         "create", "--layers", "2,8,1", "--activation", "tanh", "--seed", str(seed)
     )
@@ -37,7 +40,7 @@ def test_xor_converges_with_the_defaults(couch, couchnet, seed):
 
     code, out, err = couchnet("train", "--dataset", "xor", "--json")
 
-    assert code == 0, err
+    assert code == 0 and err == "", err
     result = json.loads(out)
     assert set(result) == {"run", "epochs", "loss", "accuracy"}
     assert result["epochs"] == 150 and result["accuracy"] == 1.0
