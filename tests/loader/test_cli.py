@@ -470,3 +470,22 @@ def test_loaded_refs_point_at_the_stored_inputs(couchnet):
 def test_an_empty_database_has_no_network_to_evaluate(couchnet):
     stderr = error_of(couchnet("eval"))
     assert "holds no neurons" in stderr and "couchnet create" in stderr
+
+
+def test_credentials_from_the_environment(couchnet):
+    couchnet.ok("create", "--layers", "2,1", "--seed", "2")
+    user_password, server = couchnet.server.split("://", 1)[1].split("@", 1)
+    user, password = user_password.split(":", 1)
+    env = {"COUCHDB_USER": user, "COUCHDB_PASSWORD": password}
+    result = couchnet("eval", "--json", "--url", f"http://{server}", env=env)
+    assert result.exit_code == 0, result.stderr
+    assert password not in result.stdout + result.stderr
+
+
+def test_show_writes_dot_and_text_to_a_file(couchnet, tmp_path):
+    couchnet.ok("create", "--layers", "2,2", "--seed", "2")
+    out = tmp_path / "network.dot"
+    couchnet.ok("show", "--format", "dot", "--out", str(out))
+    assert out.read_text().startswith("digraph")
+    stderr = error_of(couchnet("show", "--out", str(tmp_path / "missing" / "x.txt")))
+    assert "cannot write" in stderr
