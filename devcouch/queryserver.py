@@ -56,14 +56,18 @@ class QueryProcess:
         that the replies after it are still read and the stream stays in step.
         """
         lines = b"".join(orjson.dumps(c) + b"\n" for c in commands)
+        # The child answers as it reads: with several commands in flight, a
+        # thread writes so that its replies are read meanwhile and no pipe fills.
         writer = threading.Thread(target=self._write, args=(lines,), daemon=True)
-        writer.start()
-        deadline = time.monotonic() + self.timeout
+        if len(commands) > 1:
+            writer.start()
+        else:
+            self._write(lines)
         replies = []
         for _ in commands:
-            replies.append(self._read_reply(deadline))
-            deadline = time.monotonic() + self.timeout
-        writer.join()
+            replies.append(self._read_reply(time.monotonic() + self.timeout))
+        if writer.is_alive():
+            writer.join()
         for reply in replies:
             if isinstance(reply, ProcessBroken):
                 raise reply

@@ -21,12 +21,15 @@ from .storage import Database, connect
 log = logging.getLogger("devcouch.views")
 BATCH = 500
 
+# Part of every signature: a new layout of the index files builds new ones.
+INDEX_FORMAT = 2
 INDEX_SCHEMA = """
 CREATE TABLE IF NOT EXISTS rows (
     view INTEGER NOT NULL, sk BLOB NOT NULL, docid TEXT NOT NULL, n INTEGER NOT NULL,
     key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (view, sk, docid, n)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS rows_by_doc ON rows (docid);
+CREATE TABLE IF NOT EXISTS back (docid TEXT PRIMARY KEY, entries BLOB NOT NULL)
+    WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counts (view INTEGER PRIMARY KEY, total INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -35,6 +38,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 def signature(ddoc: dict) -> str:
     """Changes whenever anything that shapes the index changes."""
     parts = {
+        "index_format": INDEX_FORMAT,
         "language": ddoc.get("language"),
         "views": ddoc.get("views", {}),
         "options": ddoc.get("options", {}),
@@ -55,6 +59,8 @@ class ViewGroup:
         self.path = db.folder / f"view_{signature(ddoc)}.sqlite"
         self.lock = threading.Lock()
         self.writer = self._connect()
+        # Rows land all over the b-tree: a large page cache saves rereading.
+        self.writer.execute("PRAGMA cache_size = -65536")
         self.writer.executescript(INDEX_SCHEMA)
         self.seq = int(self._meta("update_seq", 0))
 
@@ -129,6 +135,7 @@ class ViewGroup:
         if isinstance(reply, QueryServerError):
             log.error("map_doc failed for %s: %s", doc_id, reply.reason)
             return []
+        dumps = orjson.dumps
         rows = []
         for view, emitted in enumerate(reply):
             for n, (key, value) in enumerate(emitted):
@@ -142,6 +149,7 @@ class ViewGroup:
             if self.seq > 0:
                 self._forget(conn, doc_ids)
             conn.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?)", rows)
+            conn.executemany("INSERT INTO back VALUES (?, ?)", back_entries(rows))
             added: dict[int, int] = {}
             for row in rows:
                 added[row[0]] = added.get(row[0], 0) + 1
@@ -154,16 +162,25 @@ class ViewGroup:
         self.seq = seq
 
     def _forget(self, conn, doc_ids: list[str]) -> None:
+        """Remove the rows the documents emitted before, found by `back`."""
         ids = orjson.dumps(doc_ids).decode()
-        removed = conn.execute(
-            "SELECT view, count(*) FROM rows WHERE docid IN"
-            " (SELECT value FROM json_each(?)) GROUP BY view",
+        found = conn.execute(
+            "SELECT docid, entries FROM back WHERE docid IN"
+            " (SELECT value FROM json_each(?))",
             (ids,),
         ).fetchall()
-        conn.execute(
-            "DELETE FROM rows WHERE docid IN (SELECT value FROM json_each(?))", (ids,)
+        keys, removed = [], {}
+        for doc_id, entries in found:
+            for view, sk, n in orjson.loads(entries):
+                keys.append((view, bytes.fromhex(sk), doc_id, n))
+                removed[view] = removed.get(view, 0) - 1
+        conn.executemany(
+            "DELETE FROM rows WHERE view = ? AND sk = ? AND docid = ? AND n = ?", keys
         )
-        self._count(conn, {view: -count for view, count in removed})
+        conn.execute(
+            "DELETE FROM back WHERE docid IN (SELECT value FROM json_each(?))", (ids,)
+        )
+        self._count(conn, removed)
 
     @staticmethod
     def _count(conn, deltas: dict[int, int]) -> None:
@@ -192,8 +209,12 @@ class _GroupReader:
         self.conn.close()
 
 
-def dumps(value) -> str:
-    return orjson.dumps(value).decode()
+def back_entries(rows: list[tuple]):
+    """(docid, [[view, sort key in hex, n], ...]) for each document's rows."""
+    by_doc: dict[str, list] = {}
+    for view, sk, doc_id, n, _, _ in rows:
+        by_doc.setdefault(doc_id, []).append([view, sk.hex(), n])
+    return ((doc_id, orjson.dumps(entries)) for doc_id, entries in by_doc.items())
 
 
 def doc_text(change) -> str:

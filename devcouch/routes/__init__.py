@@ -37,6 +37,8 @@ def dispatch(couch, req: Request):
     head = path[0]
     if head.startswith("_") and head not in SYSTEM_DBS:
         handler = SERVER_ROUTES.get(head)
+        if head == "_utils":
+            raise not_found("devcouch has no Fauxton; Apache CouchDB serves one")
         if handler is None or len(path) > 1:
             raise not_found("Database does not exist.")
         return handler(couch, req)

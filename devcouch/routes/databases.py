@@ -1,5 +1,7 @@
 """Database endpoints: create, info, delete, _security, _bulk_docs, _all_docs."""
 
+from urllib.parse import quote
+
 import orjson
 
 from .. import documents
@@ -24,7 +26,9 @@ def database(couch, req: Request, name: str):
     if req.method == "PUT":
         require_server_admin(req.user)
         couch.server.create(name)
-        return json_response({"ok": True}, 201, {"Location": f"/{name}"})
+        host = req.headers.get("host", "127.0.0.1")
+        location = f"http://{host}/{quote(name, safe='')}"
+        return json_response({"ok": True}, 201, {"Location": location})
     if req.method == "DELETE":
         require_server_admin(req.user)
         if req.query.get("rev"):

@@ -109,7 +109,8 @@ def map_stream(group: ViewGroup, number: int, q: ViewQuery, update_seq):
 
 def select_sql(q: ViewQuery, where: list[str]) -> str:
     direction = "DESC" if q.descending else "ASC"
-    columns = f"{ROW_SQL}, r.value" + (f", {DOC_SQL}" if q.include_docs else "")
+    columns = f"{ROW_SQL}, CAST(r.value AS TEXT)"
+    columns += f", {DOC_SQL}" if q.include_docs else ""
     join = " LEFT JOIN src.docs d ON d.id = r.docid" if q.include_docs else ""
     conditions = " AND ".join(["r.view = ?", *where])
     return (
