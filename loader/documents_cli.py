@@ -80,16 +80,16 @@ def create_command(
     summary = {"database": couch.db, "layers": layers, "edges": edges, **counts}
     if as_json:
         echo_json(summary)
-        return
-    click.echo(
-        f"created a {'-'.join(map(str, layers))} network in {couch.db!r}: "
-        f"{len(docs)} neurons, {edges} edges"
-        + (
-            f" (replaced {counts['updated'] + counts['deleted']} neurons)"
-            if existing
-            else ""
-        )
-    )
+    else:
+        click.echo(created_text(summary, len(docs)))
+
+
+def created_text(summary: dict, neurons: int) -> str:
+    shape = "-".join(map(str, summary["layers"]))
+    text = f"created a {shape} network in {summary['database']!r}: "
+    text += f"{neurons} neurons, {summary['edges']} edges"
+    replaced = summary["updated"] + summary["deleted"]
+    return text + (f" (replaced {replaced} neurons)" if replaced else "")
 
 
 @click.command("import")

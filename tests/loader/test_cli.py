@@ -18,7 +18,7 @@ from loader.client import Couch
 from loader.evaluate import evaluate_sample
 from loader.network import load_network
 
-ARTICLE_DOCS = [
+EXAMPLE_DOCS = [
     {"_id": "input_x", "inputs": [{"node": "static", "weight": "474"}], "increment": 0},
     {
         "_id": "1",
@@ -36,8 +36,8 @@ ARTICLE_DOCS = [
     },
 ]
 
-# What the article's documents leave out, so that they evaluate.
-ARTICLE_COMPLETION = [
+# What the example documents leave out (the neurons they read), so that they evaluate.
+EXAMPLE_COMPLETION = [
     {"_id": "input_y", "inputs": [{"node": "static", "weight": "2"}], "increment": 0},
     {"_id": "2", "inputs": [{"node": "input_y", "weight": 0.5}], "increment": 0},
     {"_id": "3", "inputs": [{"node": "input_x", "weight": -0.25}], "increment": 0},
@@ -189,16 +189,16 @@ def test_eval_batch_errors(couchnet, tmp_path, content, message):
     assert message in error_of(couchnet("eval", "--data", str(data)))
 
 
-def test_the_articles_documents_import_and_evaluate(couchnet, tmp_path):
-    article = tmp_path / "article.json"
-    article.write_bytes(orjson.dumps(ARTICLE_DOCS))
-    assert "3 created" in couchnet.ok("import", str(article)).stdout
+def test_the_example_documents_import_and_evaluate(couchnet, tmp_path):
+    example = tmp_path / "example.json"
+    example.write_bytes(orjson.dumps(EXAMPLE_DOCS))
+    assert "3 created" in couchnet.ok("import", str(example)).stdout
 
     stderr = error_of(couchnet("eval"))
     assert "neuron '1' reads 'input_y', which does not exist" in stderr
 
     completion = tmp_path / "completion.json"
-    completion.write_bytes(orjson.dumps({"docs": ARTICLE_COMPLETION}))
+    completion.write_bytes(orjson.dumps({"docs": EXAMPLE_COMPLETION}))
     couchnet.ok("import", str(completion))
     result = couchnet.ok("eval", "--json")
 

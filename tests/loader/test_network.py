@@ -365,7 +365,7 @@ def test_rows_with_an_index_are_put_back_in_document_order():
     assert level.edge_weight.tolist() == [2.0, -1.0]
 
 
-def test_the_articles_documents_evaluate_to_hand_computed_values():
+def test_the_example_documents_evaluate_to_hand_computed_values():
     docs = [
         {"_id": "input_x", "inputs": [{"node": "static", "weight": "474"}]},
         {"_id": "input_y", "inputs": [{"node": "static", "weight": "2"}]},
