@@ -85,7 +85,15 @@ def source_line(tb: TracebackType | None) -> int | None:
 
 
 def parse_source(source: str, name: str) -> ast.Module:
-    """Parse ``source``; a syntax error is a :class:`CompilationError`."""
+    """Parse ``source``; a syntax error is a :class:`CompilationError`.
+
+    A source indented as a whole (as written inside a JSON file) is dedented
+    first; that changes no line number, and no source that parses as it is.
+    """
+    if source.lstrip("\r\n")[:1] in (" ", "\t"):
+        import textwrap  # rarely needed, so not loaded at start-up
+
+        source = textwrap.dedent(source)
     try:
         tree = ast.parse(source, filename=name)
     except SyntaxError as exc:

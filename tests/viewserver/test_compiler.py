@@ -37,6 +37,14 @@ def test_each_compilation_has_its_own_globals():
     assert (first(), second()) == (1, 2)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["    def fun(doc):\n        return doc\n", "\n\tdef fun(doc):\n\t\treturn doc"],
+)
+def test_a_source_indented_as_a_whole_is_accepted(text):
+    assert compile_function(text, "m")(1) == 1
+
+
 def test_a_lambda_bound_at_top_level_is_accepted_as_couchpy_did():
     fun = compile_function("fun = lambda doc: [(doc['_id'], None)]\n", "m")
     assert fun({"_id": "x"}) == [("x", None)]
