@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from loader.client import Couch
+from loader.client import Couch, CouchError
 from loader.datasets import DataError, Dataset, accuracy, load_dataset
 from loader.model import ModelError
 from loader.network import Network
@@ -170,10 +170,20 @@ class Session:
         return session
 
     def train(self, on_epoch: Callable[[EpochReport], None] | None = None) -> Result:
-        """Step through the remaining batches, syncing every `sync_every` steps."""
-        # Batches make small matrices, which BLAS threads slow down, not up.
-        with threadpool_limits(1, user_api="blas"):
-            self.train_steps(on_epoch)
+        """Step through the remaining batches, syncing every `sync_every` steps.
+
+        Ctrl-C and expected failures are recorded in the run before they go on.
+        """
+        try:
+            # Batches make small matrices, which BLAS threads slow down, not up.
+            with threadpool_limits(1, user_api="blas"):
+                self.train_steps(on_epoch)
+        except KeyboardInterrupt:
+            self.record_stop("interrupted")
+            raise
+        except (CouchError, ModelError, OSError) as exc:
+            self.record_stop("failed", str(exc))
+            raise
         self.stop("finished")
         return self.result()
 
@@ -259,6 +269,13 @@ class Session:
         if error:
             changes["error"] = error
         self.run.save(**changes)
+
+    def record_stop(self, state: str, error: str | None = None) -> None:
+        """Best effort: with the server gone the run stays "running" and resumes."""
+        try:
+            self.stop(state, error)
+        except (CouchError, ModelError, OSError, KeyboardInterrupt):
+            pass
 
     def result(self) -> Result:
         epochs = self.run.doc.get("epochs") or []

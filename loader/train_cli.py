@@ -8,9 +8,8 @@ from pathlib import Path
 
 import click
 
-from loader.cli import connection_options, echo_json, explain
-from loader.client import Couch, CouchError
-from loader.model import ModelError
+from loader.cli import connection_options, echo_json
+from loader.client import Couch
 from loader.runs import Run, list_runs, plot_run, summary
 from loader.session import (
     BATCH_SIZE,
@@ -138,28 +137,16 @@ def open_session(couch: Couch, resume_run: str | None, options: dict) -> Session
 
 
 def run_session(session: Session, show_progress: bool) -> Result:
-    """Train to the end; on Ctrl-C or a failure, record it in the run first."""
+    """Train to the end; Ctrl-C says how to resume and exits with 130."""
     try:
         with progress_bar(session, show_progress) as on_epoch:
             return session.train(on_epoch)
     except KeyboardInterrupt:
-        record_stop(session, "interrupted")
         click.echo(
             f"Interrupted: continue with couchnet train --resume {session.run.id}",
             err=True,
         )
         raise click.exceptions.Exit(INTERRUPTED) from None
-    except (CouchError, ModelError, OSError) as exc:
-        record_stop(session, "failed", explain(exc))
-        raise
-
-
-def record_stop(session: Session, state: str, error: str | None = None) -> None:
-    """Best effort: with the server gone, the run stays "running" and resumes."""
-    try:
-        session.stop(state, error)
-    except (CouchError, ModelError, OSError, KeyboardInterrupt):
-        pass
 
 
 def on_terminal() -> bool:

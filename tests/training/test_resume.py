@@ -7,10 +7,10 @@ way to match is to add every sync's delta exactly once.
 
 import pytest
 
-from loader.client import Couch
+from loader.client import Couch, Unreachable
 from loader.runs import Run, RunError
 from loader.session import Session, Settings
-from loader.sync import NeuronStore
+from loader.sync import NeuronStore, SyncError
 
 SETTINGS = {"dataset": "xor", "epochs": 30, "sync_every": 3, "batch_size": 2}
 CRASH_AT = 4
@@ -99,7 +99,6 @@ def test_an_interrupted_run_resumes_from_its_last_sync(
 
     with pytest.raises(KeyboardInterrupt):
         session.train(interrupt)
-    session.stop("interrupted")
     doc = Run.load(couch, session.run.id).doc
     assert doc["state"] == "interrupted"
     assert len(doc["epochs"]) == 9  # epoch 10 was not synced yet
@@ -145,3 +144,55 @@ def test_resume_refuses_to_shorten_a_run(couch, layered_network):
         session.train(interrupt)
     with pytest.raises(RunError, match="has done 4 epochs already"):
         Session.resume(couch, session.run.id, epochs=3)
+
+
+def test_a_failure_is_recorded_and_a_lost_connection_resumes(
+    new_couch, layered_network, read_weights, monkeypatch
+):
+    reference = trained(new_couch(), layered_network, read_weights)
+    couch = new_couch()
+    layered_network(couch, [2, 8, 1])
+    session = Session.start(couch, Settings(**SETTINGS))
+    refused = SyncError("neuron 'output_0' changed its inputs while training")
+    crash_on_call(monkeypatch, NeuronStore, "write", CRASH_AT, before=raiser(refused))
+
+    with pytest.raises(SyncError):
+        session.train()
+    monkeypatch.undo()
+    doc = Run.load(couch, session.run.id).doc
+    assert doc["state"] == "failed" and "changed its inputs" in doc["error"]
+
+    lost = Unreachable(0, "unreachable", "connection refused")
+    session = Session.resume(couch, session.run.id)
+    crash_on_call(monkeypatch, Couch, "request", 3, before=raiser(lost))
+    monkeypatch.setattr(Couch, "request", always_after(Couch.request, lost))
+    with pytest.raises(Unreachable):
+        session.train()
+    monkeypatch.undo()
+    assert Run.load(couch, session.run.id).doc["state"] == "running"
+
+    Session.resume(couch, session.run.id).train()
+    assert read_weights(couch) == pytest.approx(reference, abs=1e-12)
+
+
+def raiser(error):
+    def fail(*args, **kwargs):
+        raise error
+
+    return fail
+
+
+def always_after(dying, error):
+    """Once `dying` has raised, every later call fails too: the server is gone."""
+    gone = []
+
+    def request(*args, **kwargs):
+        if gone:
+            raise error
+        try:
+            return dying(*args, **kwargs)
+        except Exception:
+            gone.append(1)
+            raise
+
+    return request
