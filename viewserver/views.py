@@ -68,7 +68,8 @@ def run_map(state: State, index: int, function, doc: dict) -> bytes:
     except QueryError:
         raise
     except Exception as exc:
-        state.log(f"map function {index} raised {describe_error(exc)}{_for(doc)}")
+        about = _with_doc_id(doc)
+        state.log(f"map function {index} raised {describe_error(exc)}{about}")
         return b"[]"
     try:
         data = orjson.dumps(emitted)
@@ -95,8 +96,9 @@ def _checked(state: State, index: int, doc: dict, emitted: list) -> bytes:
     try:
         return encode(emitted)
     except EncodingError as exc:
+        about = _with_doc_id(doc)
         state.log(
-            f"map function {index} emitted a value JSON cannot hold{_for(doc)}: {exc}"
+            f"map function {index} emitted a value JSON cannot hold{about}: {exc}"
         )
         return b"[]"
 
@@ -176,6 +178,6 @@ def compile_or_error(source: str, name: str, namespace: dict):
         raise QueryError("compilation_error", str(exc)) from exc
 
 
-def _for(doc: object) -> str:
+def _with_doc_id(doc: object) -> str:
     doc_id = doc.get("_id") if isinstance(doc, dict) else None
     return f" with doc._id {doc_id}" if doc_id is not None else ""
