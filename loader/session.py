@@ -165,6 +165,7 @@ class Session:
 
         session = cls(run, store, trainer, layout, dataset, settings)
         session.trim_epochs()
+        run.doc.pop("error", None)
         resumed = run.doc.get("resumed", 0) + 1
         run.save(state="running", resumed=resumed, settings=asdict_settings(settings))
         return session

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -111,14 +112,7 @@ def train_command(couch: Couch, as_json: bool, resume_run: str | None, **options
     session = open_session(couch, resume_run, options)
     result = run_session(session, show_progress=not as_json and on_terminal())
     if as_json:
-        echo_json(
-            {
-                "run": result.run,
-                "epochs": result.epochs,
-                "loss": result.loss,
-                "accuracy": result.accuracy,
-            }
-        )
+        echo_json(asdict(result))
     else:
         click.echo(result_line(result))
 
@@ -187,7 +181,9 @@ def progress_bar(session: Session, show: bool):
 
 
 def result_line(result: Result) -> str:
-    line = f"{result.run}: {result.epochs} epochs, loss {result.loss:.4g}"
+    line = f"{result.run}: {result.epochs} epochs"
+    if result.loss is not None:
+        line += f", loss {result.loss:.4g}"
     if result.accuracy is not None:
         line += f", accuracy {result.accuracy:.1%}"
     return line
