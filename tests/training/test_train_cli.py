@@ -161,3 +161,29 @@ def test_unknown_run_is_an_error(couchnet):
     assert code == 1 and "no training run 'run-nope'" in err
     code, _, err = couchnet("train", "--resume", "run-nope")
     assert code == 1 and "no training run 'run-nope'" in err
+
+
+def test_a_csv_run_trains_and_resumes_from_another_folder(
+    couchnet, tmp_path, monkeypatch
+):
+    couchnet("create", "--layers", "2,4,1", "--activation", "tanh", "--seed", "3")
+    rows = ["input_1,input_0,output_0"]
+    rows += [f"{b},{a},{-a * b}" for a, b in [(-1, -1), (-1, 1), (1, -1), (1, 1)]]
+    (tmp_path / "xor.csv").write_text("\n".join(rows) + "\n")
+    monkeypatch.chdir(tmp_path)
+
+    code, out, err = couchnet(
+        "train", "--dataset", "xor.csv", "--epochs", "3", "--json"
+    )
+    assert code == 0, err
+    first = json.loads(out)
+    monkeypatch.chdir("/")
+    code, out, err = couchnet(
+        "train", "--resume", first["run"], "--epochs", "5", "--json"
+    )
+
+    assert code == 0, err
+    assert json.loads(out)["epochs"] == 5
+    code, out, _ = couchnet("runs", "--json")
+    (run,) = json.loads(out)
+    assert run["dataset"] == "xor.csv" and run["state"] == "finished"
