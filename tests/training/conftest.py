@@ -15,7 +15,7 @@ def random_neurons(
     rng: np.random.Generator, inputs: int = 3, hidden: int = 6, outputs: int = 2
 ) -> dict:
     """An acyclic network with skip connections, duplicate edges, several
-    biases on some neurons and every activation."""
+    biases on some neurons (some stored as strings) and every activation."""
     neurons = {}
     names = [f"input_{i}" for i in range(inputs)]
     for name in names:
@@ -29,10 +29,10 @@ def random_neurons(
         sources = rng.choice(readable, size=count, replace=True).tolist()
         entries = [(str(s), float(rng.normal(0, 0.8))) for s in sources]
         for _ in range(int(rng.integers(0, 3))):
-            entries.insert(
-                int(rng.integers(len(entries) + 1)),
-                ("static", float(rng.normal(0, 0.5))),
-            )
+            bias = float(rng.normal(0, 0.5))
+            # Stored values may be numeric strings, as in "474".
+            value = repr(bias) if rng.random() < 0.5 else bias
+            entries.insert(int(rng.integers(len(entries) + 1)), ("static", value))
         activation = ACTIVATIONS[position % len(ACTIVATIONS)]
         neurons[name] = {"inputs": entries, "activation": activation}
     return neurons
