@@ -94,7 +94,10 @@ def test_reduce_false_reads_the_whole_structure(network):
     expected = []
     for doc in docs:
         activation = {"activation": doc["activation"]} if "activation" in doc else {}
-        expected += [[doc["_id"], dict(e, **activation)] for e in doc["inputs"]]
+        expected += [
+            [doc["_id"], dict(entry, index=position, **activation)]
+            for position, entry in enumerate(doc["inputs"])
+        ]
     assert sorted(json.dumps([r["key"], r["value"]]) for r in rows) == sorted(
         json.dumps(pair) for pair in expected
     )

@@ -9,11 +9,12 @@ def rows(function, doc):
 
 def test_inputs_emits_one_row_per_input(functions, seeds):
     inputs = functions.load("views", "inputs", "map")
-    assert rows(inputs, seeds[0]) == [["input_x", {"node": "static", "weight": "474"}]]
+    static = {"node": "static", "weight": "474", "index": 0}
+    assert rows(inputs, seeds[0]) == [["input_x", static]]
     assert rows(inputs, seeds[2]) == [
-        ["output_x", {"node": "1", "weight": 1}],
-        ["output_x", {"node": "2", "weight": 9.536375211640632e179}],
-        ["output_x", {"node": "3", "weight": -194411155905.33661}],
+        ["output_x", {"node": "1", "weight": 1, "index": 0}],
+        ["output_x", {"node": "2", "weight": 9.536375211640632e179, "index": 1}],
+        ["output_x", {"node": "3", "weight": -194411155905.33661, "index": 2}],
     ]
 
 
@@ -21,10 +22,10 @@ def test_inputs_carries_a_non_identity_activation(functions):
     inputs = functions.load("views", "inputs", "map")
     doc = {"_id": "h", "activation": "tanh", "inputs": [{"node": "x", "weight": 2}]}
     assert rows(inputs, doc) == [
-        ["h", {"node": "x", "weight": 2, "activation": "tanh"}]
+        ["h", {"node": "x", "weight": 2, "index": 0, "activation": "tanh"}]
     ]
     doc["activation"] = "identity"
-    assert rows(inputs, doc) == [["h", {"node": "x", "weight": 2}]]
+    assert rows(inputs, doc) == [["h", {"node": "x", "weight": 2, "index": 0}]]
 
 
 def test_inputs_skips_other_documents(functions):
@@ -32,7 +33,8 @@ def test_inputs_skips_other_documents(functions):
     assert rows(inputs, RUN) == []
     assert rows(inputs, {"_id": "_design/x", "inputs": []}) == []
     broken = {"_id": "b", "inputs": [5, {"node": "x"}, {"node": "y", "weight": 1}]}
-    assert rows(inputs, broken) == [["b", {"node": "y", "weight": 1}]]
+    # The kept row still names its place in the document.
+    assert rows(inputs, broken) == [["b", {"node": "y", "weight": 1, "index": 2}]]
 
 
 def test_consumers_reverses_the_edges(functions, seeds):

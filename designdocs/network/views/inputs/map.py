@@ -1,10 +1,13 @@
 """One row per input of each neuron: key = neuron id, value = the input.
 
     {"_id": "1", "inputs": [{"node": "input_x", "weight": 1}], "increment": 0}
-    -> ("1", {"node": "input_x", "weight": 1})
+    -> ("1", {"node": "input_x", "weight": 1, "index": 0})
 
-A neuron with a non-identity `activation` repeats it in every value, so the
-whole network can be read from this one view with reduce=false.
+`index` is the input's position in the document: CouchDB sorts the rows one
+document emits under one key by value, so a reader that writes weights back
+needs it to find the entry again. A neuron with a non-identity `activation`
+repeats it in every value, so the whole network can be read from this one
+view with reduce=false.
 """
 
 
@@ -13,11 +16,11 @@ def inputs(doc):
     if not isinstance(entries, list) or doc["_id"].startswith("_design/"):
         return
     activation = doc.get("activation")
-    for entry in entries:
+    for index, entry in enumerate(entries):
         # A malformed entry is skipped rather than losing the neuron's other rows.
         if not isinstance(entry, dict) or "node" not in entry or "weight" not in entry:
             continue
-        value = {"node": entry["node"], "weight": entry["weight"]}
+        value = {"node": entry["node"], "weight": entry["weight"], "index": index}
         if activation and activation != "identity":
             value["activation"] = activation
         yield doc["_id"], value
