@@ -39,6 +39,11 @@ def _split_lines(read, before_wait) -> Iterator[bytes]:
         chunk = read(CHUNK_SIZE)
         if not chunk:
             break
+        if not partial and chunk.find(b"\n") == len(chunk) - 1:
+            # One whole line, as CouchDB sends a command and waits: no splitting.
+            if not chunk.isspace():
+                yield chunk[:-1]
+            continue
         partial.append(chunk)
         if b"\n" not in chunk:
             continue
@@ -83,9 +88,10 @@ def fd_writer(fd: int) -> Callable[[bytes], None]:
     """A write function for a file descriptor that writes every byte."""
 
     def write(data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        written = os.write(fd, data)
+        while written < len(data):  # a pipe may take a large write in parts
+            data = data[written:]
+            written = os.write(fd, data)
 
     return write
 
