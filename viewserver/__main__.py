@@ -8,7 +8,7 @@ CouchDB's line protocol on stdin/stdout and is quiet unless asked to log.
 import argparse
 import sys
 
-from . import diagnostics
+from . import __version__, diagnostics
 from .protocol import serve_stdio
 
 
@@ -23,6 +23,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--log-file", metavar="PATH", help="write diagnostics to PATH ('-' for stderr)"
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
     )
     return parser.parse_args(argv)
 

@@ -132,6 +132,15 @@ def test_help_describes_the_server():
     assert b"COUCHDB_QUERY_SERVER_PYTHON" in result.stdout
 
 
+def test_version():
+    result = subprocess.run(
+        [sys.executable, "-m", "viewserver", "--version"],
+        capture_output=True,
+        check=True,
+    )
+    assert result.stdout.startswith(b"couchnet-viewserver 0.")
+
+
 def test_a_bad_option_is_a_usage_error():
     result = subprocess.run(
         [sys.executable, "-m", "viewserver", "--nope"], capture_output=True
