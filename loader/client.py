@@ -185,6 +185,12 @@ class Couch:
         params = {k: encode_param(k, v) for k, v in params.items()}
         return self.json("GET", path, params=params)["rows"]
 
+    def all_docs_by_keys(self, keys: list[str], **params: Any) -> list[dict]:
+        """_all_docs rows for these ids, sent in the body: no URL length limit."""
+        path = f"{quote(self.db, safe='')}/_all_docs"
+        params = {k: encode_param(k, v) for k, v in params.items()}
+        return self.json("POST", path, params=params, json={"keys": keys})["rows"]
+
     # views
 
     def view_path(self, ddoc: str, view: str) -> str:

@@ -138,7 +138,7 @@ class NeuronStore:
         if not ids:
             return
         started = time.perf_counter()
-        rows = self.couch.all_docs(keys=ids, include_docs=True)
+        rows = self.couch.all_docs_by_keys(ids, include_docs=True)
         self.stats.read_seconds += time.perf_counter() - started
         for row in rows:
             if not is_neuron(row.get("doc")):
