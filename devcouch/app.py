@@ -88,7 +88,10 @@ class App:
     def handle(self, req: Request) -> Response:
         try:
             self.couch.auth.authenticate(req)
-            return dispatch(self.couch, req)
+            response = dispatch(self.couch, req)
+            if req.new_cookie:
+                response.headers.append("Set-Cookie", req.new_cookie)
+            return response
         except CouchError as error:
             return error_response(error)
         except Exception as error:  # a bug of ours: say so, keep serving

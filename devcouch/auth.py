@@ -95,6 +95,13 @@ class Auth:
         user = self.check_cookie(cookie) if cookie else None
         if user is not None:
             req.user, req.authenticated_by = user, "cookie"
+            if cookie_age(cookie) > COOKIE_SECONDS / 2:
+                req.new_cookie = self.set_cookie_header(user.name)
+
+    def set_cookie_header(self, name: str) -> str:
+        cookie = self.make_cookie(name)
+        attributes = f"Version=1; Path=/; HttpOnly; Max-Age={COOKIE_SECONDS}"
+        return f"AuthSession={cookie}; {attributes}"
 
     def make_cookie(self, name: str) -> str:
         stamp = format(int(time.time()), "X")
@@ -104,12 +111,10 @@ class Auth:
 
     def check_cookie(self, cookie: str) -> UserCtx | None:
         try:
-            raw = base64.urlsafe_b64decode(cookie + "=" * (-len(cookie) % 4))
-            name, stamp, mac = raw.split(b":", 2)
-            name, stamp = name.decode(), stamp.decode()
-            fresh = int(stamp, 16) + COOKIE_SECONDS > time.time()
+            name, stamp, mac = split_cookie(cookie)
         except ValueError:
             return None
+        fresh = int(stamp, 16) + COOKIE_SECONDS > time.time()
         if not fresh or not hmac.compare_digest(mac, self._mac(name, stamp)):
             return None
         if self.admin and name == self.admin[0]:
@@ -122,6 +127,18 @@ class Auth:
         salt = (self.user_doc(name) or {}).get("salt", "") if name else ""
         key = self.secret + str(salt).encode()
         return hmac.new(key, f"{name}:{stamp}".encode(), hashlib.sha256).digest()
+
+
+def split_cookie(cookie: str) -> tuple[str, str, bytes]:
+    """(name, hex timestamp, mac) of an AuthSession value; ValueError if bad."""
+    raw = base64.urlsafe_b64decode(cookie + "=" * (-len(cookie) % 4))
+    name, stamp, mac = raw.split(b":", 2)
+    int(stamp, 16)
+    return name.decode(), stamp.decode(), mac
+
+
+def cookie_age(cookie: str) -> float:
+    return time.time() - int(split_cookie(cookie)[1], 16)
 
 
 def decode_basic(token: str) -> tuple[str, str]:

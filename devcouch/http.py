@@ -37,6 +37,7 @@ class Request:
     peer: str = "127.0.0.1"
     user: UserCtx = field(default_factory=UserCtx)
     authenticated_by: str | None = None
+    new_cookie: str | None = None  # a Set-Cookie header renewing the session
 
     def __post_init__(self):
         self.query = dict(parse_qsl(self.query_string, keep_blank_values=True))

@@ -123,6 +123,8 @@ class Database:
         try:
             yield conn
         finally:
+            if conn.in_transaction:  # a stream the client left half read
+                conn.rollback()
             if self.closed:
                 conn.close()
             else:
@@ -260,31 +262,34 @@ class Database:
                 raise not_found("Database does not exist.")
             conn = self.writer
             conn.execute("BEGIN IMMEDIATE")
+            seq = self.update_seq
             try:
                 for edit in edits:
                     if edit.error is None:
-                        self._apply(conn, edit)
+                        seq = self._apply(conn, edit, seq)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 self._recount()
                 raise
-        if any(e.new_rev for e in edits):
+            # Only now may readers and waiters see the new sequence.
             with self.changed:
+                self.update_seq = seq
                 self.changed.notify_all()
         return edits
 
-    def _apply(self, conn: sqlite3.Connection, edit: Edit) -> None:
+    def _apply(self, conn: sqlite3.Connection, edit: Edit, seq: int) -> int:
+        """Write one edit at sequence seq + 1, or mark it a conflict; the seq."""
         row = conn.execute(
             "SELECT rev, parent, deleted, body FROM docs WHERE id = ?", (edit.id,)
         ).fetchone()
         if not self._rev_matches(row, edit):
             edit.error = conflict()
-            return
+            return seq
         parent = row[0] if row else None
         pos = rev_pos(parent) + 1 if parent else 1
         edit.new_rev = new_rev(pos, parent, edit.deleted, edit.body)
-        self.update_seq += 1
+        seq += 1
         self._tally(bool(row[2]) if row else None, edit.deleted)
         if row:
             conn.execute(
@@ -297,10 +302,11 @@ class Database:
                 edit.new_rev,
                 parent,
                 int(edit.deleted),
-                self.update_seq,
+                seq,
                 edit.body,
             ),
         )
+        return seq
 
     @staticmethod
     def _rev_matches(row, edit: Edit) -> bool:

@@ -3,7 +3,7 @@
 from urllib.parse import parse_qsl
 
 from .. import __version__
-from ..auth import BAD_LOGIN, COOKIE_SECONDS, require_server_admin
+from ..auth import BAD_LOGIN, require_server_admin
 from ..documents import uuids
 from ..errors import CouchError, method_not_allowed, unauthorized
 from ..http import Request, json_response
@@ -68,10 +68,7 @@ def log_in(couch, req: Request):
     user = couch.auth.login(name, password)
     if user is None:
         raise unauthorized(BAD_LOGIN)
-    cookie = couch.auth.make_cookie(name)
-    header = (
-        f"AuthSession={cookie}; Version=1; Path=/; HttpOnly; Max-Age={COOKIE_SECONDS}"
-    )
+    header = couch.auth.set_cookie_header(name)
     body = {"ok": True, "name": user.name, "roles": user.roles}
     return json_response(body, headers={"Set-Cookie": header})
 
