@@ -5,14 +5,21 @@ Register it on every CouchDB node with
 CouchDB's line protocol on stdin/stdout and is quiet unless asked to log.
 """
 
-import argparse
 import sys
+from types import SimpleNamespace
 
 from . import __version__, diagnostics
 from .protocol import serve_stdio
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None) -> SimpleNamespace:
+    """The options: ``debug`` and ``log_file``."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        # How CouchDB starts it; loading argparse would slow every start-up.
+        return SimpleNamespace(debug=False, log_file=None)
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="couchnet-viewserver",
         description="CouchDB query server for design functions written in Python.",
@@ -27,7 +34,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--version", action="version", version=f"%(prog)s {__version__}"
     )
-    return parser.parse_args(argv)
+    return SimpleNamespace(**vars(parser.parse_args(argv)))
 
 
 def main(argv: list[str] | None = None) -> None:
