@@ -10,8 +10,9 @@ document it trains (with its `_rev`) and, every few steps, a *sync*:
 3. a neuron someone else changed meanwhile answers 409: it is read again and
    the same delta is added to its fresh weights (their change stays), then
    written again, until every neuron has taken the delta;
-4. neurons I did not write are read again, so my copy is as fresh as the
-   database everywhere; the written ones are fresh by the rules above.
+4. neurons I did not write are read again. The written ones are as fresh
+   as my write (a 409 would have said otherwise); a change another trainer
+   makes later reaches my copy at my next sync, through its 409.
 
 A neuron document is written whole or not at all, and its weights and its
 `trained` marker travel in the same write. A sync that finds `trained[run]`
