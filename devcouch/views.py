@@ -9,6 +9,7 @@ so that rows are streamed without decoding them.
 import hashlib
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 
@@ -19,7 +20,7 @@ from .errors import QueryServerError, not_found
 from .storage import Database, connect
 
 log = logging.getLogger("devcouch.views")
-BATCH = 500
+BATCH = 2000
 
 # Part of every signature: a new layout of the index files builds new ones.
 INDEX_FORMAT = 2
@@ -98,10 +99,21 @@ class ViewGroup:
         with self.lock:
             if self.seq >= self.db.update_seq:
                 return
-            with pool.checkout() as proc:
+            with pool.checkout() as proc, ThreadPoolExecutor(1) as mapper:
                 self._learn(proc)
-                while changes := self._changes_since(self.seq):
-                    self._index(proc, changes)
+                self._index_all(proc, mapper)
+
+    def _index_all(self, proc, mapper: ThreadPoolExecutor) -> None:
+        """Map batch after batch, the next one mapped while this one is stored."""
+        changes = self._changes_since(self.seq)
+        mapping = mapper.submit(self._map, proc, changes)
+        while changes:
+            mapped, replies = mapping.result()
+            following = self._changes_since(changes[-1][4])
+            if following:
+                mapping = mapper.submit(self._map, proc, following)
+            self._index(changes, mapped, replies)
+            changes = following
 
     def _learn(self, proc) -> None:
         if isinstance(self.lib, dict):
@@ -117,10 +129,13 @@ class ViewGroup:
                 (seq, BATCH),
             ).fetchall()
 
-    def _index(self, proc, changes: list) -> None:
+    def _map(self, proc, changes: list) -> tuple[list, list]:
+        """The changes that are mapped, and the query server's replies."""
         mapped = [c for c in changes if not c[2] and self._indexes(c[0])]
         commands = [["map_doc", orjson.Fragment(doc_text(c))] for c in mapped]
-        replies = proc.call_many(commands) if commands else []
+        return mapped, proc.call_many(commands) if commands else []
+
+    def _index(self, changes: list, mapped: list, replies: list) -> None:
         rows = []
         for change, reply in zip(mapped, replies, strict=True):
             rows.extend(self._rows_of(change[0], reply))

@@ -42,11 +42,16 @@ def request_rev(req: Request, body_rev: str | None) -> str | None:
             "Document rev from request body and query string have different values"
         )
     header_rev = req.headers.get("if-match", "").strip('"') or None
-    return query_rev or body_rev or header_rev
+    rev = query_rev or body_rev or header_rev
+    if rev is not None and not documents.valid_rev(rev):
+        raise bad_request("Invalid rev format")
+    return rev
 
 
 def get_document(req: Request, db: Database, doc_id: str):
     rev = req.query.get("rev")
+    if rev is not None and not documents.valid_rev(rev):
+        raise bad_request("Invalid rev format")
     found = db.revision(doc_id, rev) if rev else db.current(doc_id)
     if found is None:
         raise not_found("missing")

@@ -194,3 +194,12 @@ def test_local_documents(db_url):
     rev = updated.json()["rev"]
     assert requests.delete(f"{db_url}/_local/cp", params={"rev": rev}, timeout=T).ok
     assert requests.get(f"{db_url}/_local/cp", timeout=T).status_code == 404
+
+
+def test_malformed_revisions_are_bad_requests(db_url):
+    requests.put(f"{db_url}/doc", json={}, timeout=T)
+    for rev in ("abc", "x-1", "1-"):
+        got = requests.get(f"{db_url}/doc", params={"rev": rev}, timeout=T)
+        assert got.status_code == 400, rev
+        put = requests.put(f"{db_url}/doc", params={"rev": rev}, json={}, timeout=T)
+        assert put.status_code == 400, rev
