@@ -50,9 +50,13 @@ def test_a_stopped_process_resumes_exactly(
     layered_network(couch, [2, 8, 1])
 
     process = start_training(couch_url, couch.db)
-    run = wait_for_syncs(couch, process)
-    process.send_signal(stop)
-    _, err = process.communicate(timeout=60)
+    try:
+        run = wait_for_syncs(couch, process)
+        process.send_signal(stop)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
 
     state = list_runs(couch)[0]["state"]
     if stop == signal.SIGINT:

@@ -1,5 +1,6 @@
 """Two trainers on one network: every delta of both ends up in the weights."""
 
+import json
 import os
 import subprocess
 import sys
@@ -75,10 +76,15 @@ def test_two_couchnet_train_processes_share_one_network(
         )
         for i in (1, 2)
     ]
-    outputs = [trainer.communicate(timeout=300)[0] for trainer in trainers]
+    try:
+        outputs = [trainer.communicate(timeout=300)[0] for trainer in trainers]
+    finally:
+        for trainer in trainers:
+            if trainer.poll() is None:
+                trainer.kill()
     assert [trainer.returncode for trainer in trainers] == [0, 0], outputs
 
-    runs = [Run.load(couch, line.split('"run":"')[1].split('"')[0]) for line in outputs]
+    runs = [Run.load(couch, json.loads(output)["run"]) for output in outputs]
     assert all(run.doc["state"] == "finished" for run in runs)
     syncs = {run.id: run.doc["progress"]["sync"] for run in runs}
     for name in ["hidden1_0", "output_9"]:
