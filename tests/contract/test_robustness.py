@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from .conftest import source
 
@@ -351,3 +353,47 @@ def test_raw_malformed_requests_never_500_or_hang(couch_url):
             status,
         )
     assert requests.get(f"{couch_url}/_up", timeout=T).ok
+
+
+PARAM_NAMES = [
+    "key",
+    "keys",
+    "startkey",
+    "endkey",
+    "startkey_docid",
+    "endkey_docid",
+    "limit",
+    "skip",
+    "descending",
+    "include_docs",
+    "inclusive_end",
+    "reduce",
+    "group",
+    "group_level",
+    "update",
+    "since",
+    "feed",
+    "filter",
+    "doc_ids",
+    "rev",
+    "revs",
+]
+PARAM_VALUES = st.one_of(
+    st.sampled_from(["true", "false", "0", "-1", "1", "[]", "{}", '"a"', "null"]),
+    st.text(max_size=12),
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    path=st.sampled_from(["/_all_docs", "/_changes", "/doc", "/_design/d/_view/v"]),
+    params=st.dictionaries(st.sampled_from(PARAM_NAMES), PARAM_VALUES, max_size=4),
+)
+def test_random_parameters_never_500(malformed_target, path, params):
+    params = {k: v for k, v in params.items() if k != "feed" or v != "longpoll"}
+    response = requests.get(f"{malformed_target}{path}", params=params, timeout=T)
+    assert response.status_code < 500, (path, params, response.text)
