@@ -90,12 +90,12 @@ def bulk_docs(couch, req: Request, db: Database):
         raise CouchError(
             400, "not_implemented", "devcouch does not accept new_edits=false"
         )
-    edits = [bulk_edit(couch, req, db, doc) for doc in docs]
+    edits = [bulk_edit(req, db, doc) for doc in docs]
     prepare_and_write(couch, req, db, edits)
     return json_response([bulk_result(edit) for edit in edits], 201)
 
 
-def bulk_edit(couch, req: Request, db: Database, doc) -> Edit:
+def bulk_edit(req: Request, db: Database, doc) -> Edit:
     try:
         edit = documents.make_edit(doc)
     except CouchError as error:
