@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from loader.client import Couch, CouchError, NotFound, Unauthorized, Unreachable
+from loader.client import Couch, CouchError, NotFound, explain
 from loader.network import DESIGN, INPUTS_VIEW, QUERY_SERVER_HINT, runs_no_python
 
 
@@ -80,16 +80,6 @@ def run_checks(couch: Couch) -> list[Outcome]:
         try:
             outcomes.append(Outcome(name, True, check(couch)))
         except (Failed, CouchError) as exc:
-            outcomes.append(Outcome(name, False, failure_reason(couch, exc)))
+            outcomes.append(Outcome(name, False, explain(exc)))
             break
     return outcomes
-
-
-def failure_reason(couch: Couch, exc: Exception) -> str:
-    if isinstance(exc, Unreachable):
-        return f"cannot reach CouchDB: {exc.reason}"
-    if isinstance(exc, Unauthorized):
-        return f"CouchDB refused the credentials ({exc.reason or exc.error})"
-    if isinstance(exc, CouchError):
-        return f"CouchDB answered {exc.status} {exc.error}: {exc.reason}"
-    return str(exc)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import click
 import orjson
 
-from loader.client import Couch, CouchError, Unauthorized, Unreachable
+from loader.client import Couch, CouchError, explain
 from loader.model import ModelError
 
 
@@ -48,17 +48,6 @@ def connection_options(command: Callable) -> Callable:
 
 def echo_json(value) -> None:
     click.echo(orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode())
-
-
-def explain(exc: Exception) -> str:
-    """One line for an expected failure, never with credentials in it."""
-    if isinstance(exc, Unreachable):
-        return f"cannot reach CouchDB: {exc.reason}"
-    if isinstance(exc, Unauthorized):
-        return f"CouchDB refused the credentials ({exc.reason or exc.error})"
-    if isinstance(exc, CouchError):
-        return f"CouchDB answered {exc.status} {exc.error}: {exc.reason}"
-    return str(exc)
 
 
 class Group(click.Group):

@@ -53,6 +53,17 @@ ERRORS_BY_STATUS = {400: BadRequest, 401: Unauthorized, 403: Forbidden}
 ERRORS_BY_STATUS |= {404: NotFound, 409: Conflict, 412: Conflict}
 
 
+def explain(exc: Exception) -> str:
+    """One line for an expected failure, never with credentials in it."""
+    if isinstance(exc, Unreachable):
+        return f"cannot reach CouchDB: {exc.reason}"
+    if isinstance(exc, Unauthorized):
+        return f"CouchDB refused the credentials ({exc.reason or exc.error})"
+    if isinstance(exc, CouchError):
+        return f"CouchDB answered {exc.status} {exc.error}: {exc.reason}"
+    return str(exc)
+
+
 def error_from_response(response: requests.Response) -> CouchError:
     try:
         body = orjson.loads(response.content)

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 
@@ -31,14 +32,20 @@ def wait_until_up(
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"devcouch exited early; see {log}")
+            raise RuntimeError(f"devcouch exited early:\n{log_tail(log)}")
         try:
             if requests.get(f"{url}/_up", timeout=1).ok:
                 return
         except requests.ConnectionError:
             pass
         time.sleep(0.1)
-    raise RuntimeError(f"devcouch did not answer within {seconds:.0f} s; see {log}")
+    raise RuntimeError(
+        f"devcouch did not answer within {seconds:.0f} s:\n{log_tail(log)}"
+    )
+
+
+def log_tail(log: Path, lines: int = 20) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
 @contextmanager
@@ -67,11 +74,24 @@ def devcouch(data: Path, password: str | None = None) -> Iterator[str]:
 @contextmanager
 def server(data: Path, password: str | None = None) -> Iterator[str]:
     """COUCHDB_URL when it is set, else a devcouch keeping its files in `data`."""
-    if os.environ.get("COUCHDB_URL"):
-        yield os.environ["COUCHDB_URL"]
+    external = external_url()
+    if external:
+        yield external
         return
     with devcouch(data, password) as url:
         yield url
+
+
+def external_url() -> str | None:
+    """COUCHDB_URL, with COUCHDB_USER and COUCHDB_PASSWORD put in when given."""
+    url = os.environ.get("COUCHDB_URL")
+    user = os.environ.get("COUCHDB_USER")
+    if not url or not user or urlsplit(url).username:
+        return url
+    password = os.environ.get("COUCHDB_PASSWORD", "")
+    parts = urlsplit(url)
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{parts.netloc}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def public_url(url: str) -> str:

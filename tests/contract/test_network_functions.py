@@ -20,23 +20,9 @@ reference = {}
 exec(compile(REFERENCE.read_text(), str(REFERENCE), "exec"), reference)
 reference_outputs = reference["reference_outputs"]
 
-SEEDS = [
-    {"_id": "input_x", "inputs": [{"node": "static", "weight": "474"}], "increment": 0},
-    {
-        "_id": "1",
-        "inputs": [{"node": "input_x", "weight": 1}, {"node": "input_y", "weight": -1}],
-        "increment": 0,
-    },
-    {
-        "_id": "output_x",
-        "inputs": [
-            {"node": "1", "weight": 1},
-            {"node": "2", "weight": 9.536375211640632e179},
-            {"node": "3", "weight": -194411155905.33661},
-        ],
-        "increment": 0,
-    },
-]
+SEEDS = json.loads(
+    (Path(__file__).resolve().parents[1] / "data" / "article_neurons.json").read_text()
+)
 
 
 @pytest.fixture

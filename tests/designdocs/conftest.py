@@ -5,6 +5,7 @@ builds, with the globals a query server gives: `log`, `require`, the
 rejections, and for lists `start`, `send` and `get_row`.
 """
 
+import json
 from pathlib import Path
 from types import ModuleType
 
@@ -14,24 +15,10 @@ from loader.designdoc import build, lookup
 from viewserver.compiler import compile_function
 
 NETWORK = Path(__file__).resolve().parents[2] / "designdocs" / "network"
-# The seeds's example neurons, as its CouchDB stored them.
-SEEDS = [
-    {"_id": "input_x", "inputs": [{"node": "static", "weight": "474"}], "increment": 0},
-    {
-        "_id": "1",
-        "inputs": [{"node": "input_x", "weight": 1}, {"node": "input_y", "weight": -1}],
-        "increment": 0,
-    },
-    {
-        "_id": "output_x",
-        "inputs": [
-            {"node": "1", "weight": 1},
-            {"node": "2", "weight": 9.536375211640632e179},
-            {"node": "3", "weight": -194411155905.33661},
-        ],
-        "increment": 0,
-    },
-]
+# The three example neurons of the original article, as its CouchDB stored them.
+SEEDS = json.loads(
+    (Path(__file__).resolve().parents[1] / "data" / "article_neurons.json").read_text()
+)
 
 
 class Forbidden(Exception):

@@ -18,23 +18,9 @@ from loader.client import Couch
 from loader.evaluate import evaluate_sample
 from loader.network import load_network
 
-EXAMPLE_DOCS = [
-    {"_id": "input_x", "inputs": [{"node": "static", "weight": "474"}], "increment": 0},
-    {
-        "_id": "1",
-        "inputs": [{"node": "input_x", "weight": 1}, {"node": "input_y", "weight": -1}],
-        "increment": 0,
-    },
-    {
-        "_id": "output_x",
-        "inputs": [
-            {"node": "1", "weight": 1},
-            {"node": "2", "weight": 9.536375211640632e179},
-            {"node": "3", "weight": -194411155905.33661},
-        ],
-        "increment": 0,
-    },
-]
+EXAMPLE_DOCS = json.loads(
+    (Path(__file__).resolve().parents[1] / "data" / "article_neurons.json").read_text()
+)
 
 # What the example documents leave out (the neurons they read), so that they evaluate.
 EXAMPLE_COMPLETION = [
