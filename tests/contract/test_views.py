@@ -1,5 +1,7 @@
 """Views: collation, query parameters, reductions, index upkeep, errors."""
 
+import time
+
 import pytest
 import requests
 
@@ -223,6 +225,18 @@ def test_update_false_serves_the_index_as_it_is(numbers, db_url):
     stale = query(f"{numbers}/count", update="false")["rows"][0]["value"]
     assert stale == 10
     assert query(f"{numbers}/count")["rows"][0]["value"] == 11
+
+
+def test_update_lazy_answers_first_then_catches_up(numbers, db_url):
+    assert query(f"{numbers}/count")["rows"][0]["value"] == 10
+    requests.put(f"{db_url}/extra", json={"key": 1}, timeout=T)
+    lazy = query(f"{numbers}/count", update="lazy")["rows"][0]["value"]
+    assert lazy in (10, 11)
+    for _ in range(200):
+        if query(f"{numbers}/count", update="false")["rows"][0]["value"] == 11:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the index never caught up after update=lazy")
 
 
 def test_changed_view_is_rebuilt(numbers, db_url, put_ddoc):

@@ -1,0 +1,115 @@
+"""devcouch's own options: reduce_limit, the query server command and its
+timeout, and the log. Each test starts a devcouch of its own.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from .conftest import source
+
+T = 30
+pytestmark = pytest.mark.skipif(
+    bool(os.environ.get("COUCHDB_URL")), reason="options of devcouch itself"
+)
+
+GROWING = source(
+    """
+    def fun(keys, values, rereduce):
+        return values
+    """
+)
+EMIT = "def fun(doc):\n    yield doc['k'], 'x' * 40\n"
+
+
+def start(tmp_path, *options: str, env: dict | None = None):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [sys.executable, "-m", "devcouch", "--port", str(port)]
+    command += ["--data", str(tmp_path / "data"), "--admin", "admin:secret", *options]
+    with open(tmp_path / "devcouch.log", "wb") as log:
+        proc = subprocess.Popen(command, stderr=log, env={**os.environ, **(env or {})})
+    url = f"http://admin:secret@127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if requests.get(f"{url}/_up", timeout=1).ok:
+                return proc, url
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError((tmp_path / "devcouch.log").read_text())
+
+
+@pytest.fixture
+def server(tmp_path, request):
+    options, env = request.param
+    proc, url = start(tmp_path, *options, env=env)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def growing_view(url: str) -> requests.Response:
+    requests.put(f"{url}/db", timeout=T)
+    docs = [{"k": i} for i in range(3000)]
+    requests.post(f"{url}/db/_bulk_docs", json={"docs": docs}, timeout=T)
+    ddoc = {"language": "python", "views": {"v": {"map": EMIT, "reduce": GROWING}}}
+    saved = requests.put(f"{url}/db/_design/g", json=ddoc, timeout=T)
+    assert saved.status_code == 201, saved.text
+    return requests.get(f"{url}/db/_design/g/_view/v", timeout=60)
+
+
+@pytest.mark.parametrize("server", [(["--reduce-limit", "false"], None)], indirect=True)
+def test_reduce_limit_false_lets_reductions_grow(server):
+    response = growing_view(server)
+    assert response.status_code == 200
+    assert "reduce_overflow_error" not in response.text
+    assert len(response.json()["rows"][0]["value"]) > 1
+
+
+@pytest.mark.parametrize(
+    "server", [(["--os-process-timeout", "500"], None)], indirect=True
+)
+def test_os_process_timeout_is_applied(server):
+    requests.put(f"{server}/db", timeout=T)
+    hang = "import time\n\ndef fun(doc):\n    time.sleep(60)\n    yield 1, 1\n"
+    ddoc = {"language": "python", "views": {"v": {"map": hang}}}
+    requests.put(f"{server}/db/_design/h", json=ddoc, timeout=T)
+    requests.put(f"{server}/db/doc", json={}, timeout=T)
+    response = requests.get(f"{server}/db/_design/h/_view/v", timeout=30)
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": "os_process_error",
+        "reason": "OS process timed out.",
+    }
+
+
+@pytest.mark.parametrize(
+    "server",
+    [([], {"DEVCOUCH_QUERY_SERVER": "/nonexistent/query-server"})],
+    indirect=True,
+)
+def test_query_server_command_from_the_environment(server):
+    requests.put(f"{server}/db", timeout=T)
+    ddoc = {"language": "python", "views": {"v": {"map": EMIT}}}
+    response = requests.put(f"{server}/db/_design/x", json=ddoc, timeout=T)
+    assert response.status_code == 500
+    assert "query server" in response.json()["reason"]
+    assert requests.put(f"{server}/db/plain", json={}, timeout=T).status_code == 201
+
+
+@pytest.mark.parametrize("server", [([], None)], indirect=True)
+def test_log_has_requests_and_child_processes(server, tmp_path):
+    requests.put(f"{server}/db", timeout=T)
+    ddoc = {"language": "python", "views": {"v": {"map": EMIT}}}
+    requests.put(f"{server}/db/_design/x", json=ddoc, timeout=T)
+    text = (tmp_path / "devcouch.log").read_text()
+    assert "PUT /db 201" in text
+    assert "PUT /db/_design/x 201" in text
+    assert "query server started: pid" in text
