@@ -57,13 +57,10 @@ class App:
         started = time.perf_counter()
         response = await self.respond(scope, receive)
         await response(scope, receive, send)
-        log.info(
-            "%s %s %d %.1fms",
-            scope["method"],
-            scope.get("raw_path", b"").decode("latin-1") or scope["path"],
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-        )
+        if log.isEnabledFor(logging.INFO):
+            elapsed = (time.perf_counter() - started) * 1000
+            line = request_line(scope)
+            log.info("%s %d %.1fms", line, response.status_code, elapsed)
 
     async def lifespan(self, receive, send):
         while True:
@@ -97,6 +94,12 @@ class App:
         except Exception as error:  # a bug of ours: say so, keep serving
             log.exception("unexpected error on %s %s", req.method, req.raw_path)
             return error_response(CouchError(500, "unknown_error", repr(error)))
+
+
+def request_line(scope) -> str:
+    path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+    query = scope.get("query_string", b"").decode("latin-1")
+    return f"{scope['method']} {path}" + (f"?{query}" if query else "")
 
 
 def is_quick(req: Request) -> bool:
