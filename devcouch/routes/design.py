@@ -171,8 +171,8 @@ def list_view(couch, req: Request, db: Database, ddoc_name: str, name: str, *res
     ddoc = load_ddoc(db, ddoc_name)
     function_exists(ddoc, "lists", name)
     view_ddoc, view_name = (ddoc_name, rest[0]) if len(rest) == 1 else rest
+    request = request_object(req, db, None)  # before the view reads a POST body
     head, rows = list_input(couch, req, db, view_ddoc, view_name)
-    request = request_object(req, db, None)
     with couch.pool.checkout() as proc:
         proc.teach(ddoc)
         return run_list(proc, ddoc, name, head, rows, request)

@@ -1,5 +1,6 @@
 """GET/POST /db/_design/ddoc/_view/name: map rows and reductions."""
 
+import logging
 import threading
 
 import orjson
@@ -12,6 +13,8 @@ from ..query import MISSING, ViewQuery, parse_view_query
 from ..rows import rows_stream, view_head
 from ..storage import Database, format_seq
 from ..views import ViewGroup, group_for
+
+log = logging.getLogger("devcouch.views")
 
 ROW_SQL = """'{"id":' || json_quote(r.docid) || ',"key":' || r.key
     || ',"value":' || r.value"""
@@ -59,7 +62,17 @@ def bring_up_to_date(couch, group: ViewGroup, mode: str) -> None:
     if mode == "true":
         group.refresh(couch.pool)
     elif mode == "lazy":
-        threading.Thread(target=group.refresh, args=(couch.pool,), daemon=True).start()
+        threading.Thread(
+            target=refresh_quietly, args=(couch, group), daemon=True
+        ).start()
+
+
+def refresh_quietly(couch, group: ViewGroup) -> None:
+    """update=lazy: nobody waits for this refresh, so its failure is logged."""
+    try:
+        group.refresh(couch.pool)
+    except Exception:
+        log.exception("updating the index of %s failed", group.ddoc_id)
 
 
 # -- map rows ----------------------------------------------------------------
