@@ -57,27 +57,28 @@ def collect(db: Database, req: Request, since: int, keep):
     include_docs = req.param_bool("include_docs")
     order = "DESC" if descending else "ASC"
     where = "" if descending else "WHERE seq > ?"
+    sql = f"SELECT id, rev, deleted, seq, body FROM docs {where} ORDER BY seq {order}"
+    kept, last_seq = [], db.update_seq if descending else since
     with db.reader() as conn:
-        rows = conn.execute(
-            f"SELECT id, rev, deleted, seq, body FROM docs {where}"
-            f" ORDER BY seq {order}",
-            () if descending else (since,),
-        ).fetchall()
-    kept, examined = [], 0
-    last_seq = db.update_seq if descending else since
-    for row, wanted in judged(rows, keep):
-        if limit is not None and len(kept) >= limit:
-            break
-        examined, last_seq = examined + 1, row[3]
-        if wanted:
-            kept.append(change_row(row, include_docs))
-    return kept, last_seq, len(rows) - examined
+        conn.execute("BEGIN")  # rows and pending from one snapshot
+        cursor = conn.execute(sql, () if descending else (since,))
+        for row, wanted in judged(cursor, keep):
+            if limit is not None and len(kept) >= limit:
+                break
+            last_seq = row[3]
+            if wanted:
+                kept.append(change_row(row, include_docs))
+        op = "<" if descending else ">"
+        pending = conn.execute(
+            f"SELECT count(*) FROM docs WHERE seq {op} ?", (last_seq,)
+        ).fetchone()[0]
+        conn.execute("COMMIT")
+    return kept, last_seq, pending
 
 
-def judged(rows: list, keep):
+def judged(cursor, keep):
     """(row, passes the filter) pairs, the filter run a batch at a time."""
-    for start in range(0, len(rows), FILTER_BATCH):
-        batch = rows[start : start + FILTER_BATCH]
+    while batch := cursor.fetchmany(FILTER_BATCH):
         yield from zip(batch, keep(batch), strict=True)
 
 
