@@ -116,6 +116,8 @@ class Database:
     @contextmanager
     def reader(self):
         """A connection for reading, from a small per-database pool."""
+        if self.closed:  # deleted while a request was on its way
+            raise not_found("Database does not exist.")
         try:
             conn = self.readers.get_nowait()
         except queue.Empty:
