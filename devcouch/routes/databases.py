@@ -205,7 +205,7 @@ def all_docs_by_keys(db: Database, keys: list, include_docs: bool, req: Request)
         rows.reverse()
     skip, limit = req.param_int("skip", 0), req.param_int("limit")
     rows = rows[skip:] if limit is None else rows[skip : skip + limit]
-    return rows_stream(view_head(total, skip), rows)
+    return rows_stream(view_head(total, 0), rows)
 
 
 def key_row(key, found, include_docs: bool) -> str:
