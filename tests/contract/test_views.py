@@ -317,3 +317,17 @@ def test_reduce_of_empty_range_has_no_rows(numbers):
 def test_map_framing_with_no_rows(numbers):
     response = requests.get(f"{numbers}/map", params={"startkey": 50}, timeout=T)
     assert response.text == '{"total_rows":10,"offset":10,"rows":[\r\n\r\n]}\n'
+
+
+def test_design_info_and_cleanup(numbers, db_url):
+    query(f"{numbers}/count")
+    info = requests.get(f"{db_url}/_design/n/_info", timeout=T).json()
+    assert info["name"] == "n"
+    assert info["view_index"]["signature"]
+    cleanup = requests.post(
+        f"{db_url}/_view_cleanup",
+        headers={"Content-Type": "application/json"},
+        timeout=T,
+    )
+    assert cleanup.status_code == 202 and cleanup.json() == {"ok": True}
+    assert query(f"{numbers}/count")["rows"][0]["value"] == 10
