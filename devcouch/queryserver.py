@@ -170,8 +170,10 @@ class QueryServerPool:
 
     def _take(self) -> QueryProcess:
         with self.lock:
+            self._drop_dead()
             while not self.idle and self.running >= self.size:
                 self.lock.wait()
+                self._drop_dead()
             if self.idle:
                 return self.idle.pop()
             self.running += 1
@@ -182,6 +184,13 @@ class QueryServerPool:
                 self.running -= 1
                 self.lock.notify()
             raise ProcessBroken(f"cannot start the query server: {error}") from None
+
+    def _drop_dead(self) -> None:
+        """Forget idle children that died while waiting (killed, out of memory)."""
+        for proc in [p for p in self.idle if not p.alive()]:
+            self.idle.remove(proc)
+            proc.kill()
+            self.running -= 1
 
     def _give_back(self, proc: QueryProcess) -> None:
         with self.lock:

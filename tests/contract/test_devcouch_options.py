@@ -3,6 +3,7 @@ timeout, and the log. Each test starts a devcouch of its own.
 """
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -113,3 +114,23 @@ def test_log_has_requests_and_child_processes(server, tmp_path):
     assert "PUT /db 201" in text
     assert "PUT /db/_design/x 201" in text
     assert "query server started: pid" in text
+
+
+@pytest.mark.parametrize("server", [([], None)], indirect=True)
+def test_a_query_server_killed_while_idle_is_replaced(server, tmp_path):
+    requests.put(f"{server}/db", timeout=T)
+    ddoc = {"language": "python", "views": {"v": {"map": EMIT}}}
+    requests.put(f"{server}/db/_design/x", json=ddoc, timeout=T)
+    text = (tmp_path / "devcouch.log").read_text()
+    pids = {
+        int(line.split("pid ")[1].split(",")[0])
+        for line in text.splitlines()
+        if "query server started" in line
+    }
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(0.2)
+    requests.put(f"{server}/db/doc", json={"k": 1}, timeout=T)
+    response = requests.get(f"{server}/db/_design/x/_view/v", timeout=T)
+    assert response.status_code == 200, response.text
+    assert response.json()["rows"][0]["key"] == 1
