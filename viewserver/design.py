@@ -5,6 +5,9 @@
 functions, compiled on first use and kept until the document is replaced.
 """
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 from .compiler import describe_error, positional_arity
 from .encoding import encode_reply
 from .errors import FatalError, QueryError, Rejection
@@ -12,7 +15,15 @@ from .modules import make_require
 from .render import with_content_type, wrap_response
 from .state import State
 from .streams import LineReader, Output
-from .views import compile_or_error
+from .views import compile_or_error, with_doc_id
+
+
+class DesignFunction(NamedTuple):
+    """A compiled design function and what messages call it."""
+
+    call: Callable
+    name: str  # "_design/net/shows/neuron"
+    emitted: list  # what its emit() adds to, for views used as filters
 
 
 class DesignDoc:
@@ -29,14 +40,15 @@ class DesignDoc:
         namespace["ddoc"] = self.doc  # what JavaScript functions see as `this`
         self.namespace = namespace
 
-    def function(self, path: list):
+    def function(self, path: list) -> DesignFunction:
         """The compiled function at ``path`` (``["shows", "neuron"]``)."""
         key = tuple(path)
         function = self.functions.get(key)
         if function is None:
             source = self._source(path)
             name = "/".join([self.id, *map(str, path)])
-            function = compile_or_error(source, name, self.namespace)
+            compiled = compile_or_error(source, name, self.namespace)
+            function = DesignFunction(compiled, name, self.emitted)
             self.functions[key] = function
         return function
 
@@ -65,17 +77,16 @@ def ddoc(state: State, first: str, second, third) -> object:
     runner = RUNNERS.get(second[0])
     if runner is None:
         raise FatalError("unknown_command", f"unknown ddoc command '{second[0]}'")
-    function = design.function(second)
-    return runner(state, design, function, third)
+    return runner(state, design.function(second), third)
 
 
-def run_show(state: State, design: DesignDoc, function, args: list) -> bytes:
+def run_show(state: State, fun: DesignFunction, args: list) -> bytes:
     """``["resp", {"body": ..., "headers": ...}]`` from ``show(doc, req)``."""
     doc, req = args[0], args[1] if len(args) > 1 else {}
     render = state.render
     render.reset()
     try:
-        response = wrap_response(call(function, args) or {})
+        response = wrap_response(call(fun, args) or {})
         response = _with_sent_chunks(render, response)
         if render.provided:
             response = _with_provided(render, req, response)
@@ -83,13 +94,13 @@ def run_show(state: State, design: DesignDoc, function, args: list) -> bytes:
         missing = doc is None and len(req.get("path") or []) > 5
         if missing and not isinstance(exc, FatalError):
             raise QueryError("not_found", "document not found") from exc
-        raise render_error(exc, design, "show") from exc
+        raise render_error(exc, fun) from exc
     if not isinstance(response, dict):
         raise QueryError("render_error", "undefined response from show function")
-    return encode_reply(["resp", response], f"show function of {design.id}")
+    return encode_reply(["resp", response], _about(fun, doc))
 
 
-def run_list(state: State, design: DesignDoc, function, args: list) -> None:
+def run_list(state: State, fun: DesignFunction, args: list) -> None:
     """Run ``list(head, req)``; rows are read while it calls ``get_row()``.
 
     Its replies (``start``, ``chunks``, ``end``) are sent as it goes.
@@ -97,7 +108,7 @@ def run_list(state: State, design: DesignDoc, function, args: list) -> None:
     render = state.render
     render.reset(listing=True)
     try:
-        tail = call(function, args)
+        tail = call(fun, args)
         if render.provided:
             tail = render.run_provides(args[1] if len(args) > 1 else {})
         if not render.got_row:
@@ -106,108 +117,109 @@ def run_list(state: State, design: DesignDoc, function, args: list) -> None:
             render.send(tail)
         render.flush_chunks("end")
     except Exception as exc:
-        raise render_error(exc, design, "list") from exc
+        raise render_error(exc, fun) from exc
     finally:
         render.listing = False
 
 
-def run_update(state: State, design: DesignDoc, function, args: list) -> bytes:
+def run_update(state: State, fun: DesignFunction, args: list) -> bytes:
     """``["up", doc or null, response]`` from ``update(doc, req)``."""
     req = args[1] if len(args) > 1 else {}
     if req.get("method") == "GET":
         raise QueryError("method_not_allowed", "Update functions do not allow GET")
     try:
-        doc, response = call(function, args)
+        doc, response = call(fun, args)
     except Exception as exc:
-        raise render_error(exc, design, "update") from exc
+        raise render_error(exc, fun) from exc
     if not isinstance(response, dict | str):
         raise QueryError("render_error", "undefined response from update function")
     reply = ["up", doc, wrap_response(response)]
-    return encode_reply(reply, f"update function of {design.id}")
+    return encode_reply(reply, _about(fun, args[0] or doc))
 
 
-def run_filter(state: State, design: DesignDoc, function, args: list) -> list:
+def run_filter(state: State, fun: DesignFunction, args: list) -> list:
     """``[true, [bool, ...]]``: which docs ``filter(doc, req)`` lets through."""
     docs, req = args[0], args[1] if len(args) > 1 else {}
-    arity = positional_arity(function)
+    arity = positional_arity(fun.call)
     results = []
     for doc in docs:
         try:
-            results.append(bool(function(*(doc, req)[:arity])))
+            results.append(bool(fun.call(*(doc, req)[:arity])))
         except QueryError:
             raise
         except Exception as exc:
-            raise user_error(exc, design, "filter", doc) from exc
+            raise user_error(exc, fun, doc) from exc
     return [True, results]
 
 
-def run_view_filter(state: State, design: DesignDoc, function, args: list) -> list:
+def run_view_filter(state: State, fun: DesignFunction, args: list) -> list:
     """``[true, [bool, ...]]``: which docs make a view's map function emit."""
-    emitted = design.emitted
+    emitted = fun.emitted
     results = []
     for doc in args[0]:
         emitted.clear()
         try:
-            result = function(doc)
+            result = fun.call(doc)
             passed = bool(emitted) or (result is not None and any(True for _ in result))
         except QueryError:
             raise
         except Exception as exc:
-            raise user_error(exc, design, "view filter", doc) from exc
+            raise user_error(exc, fun, doc) from exc
         results.append(passed)
     return [True, results]
 
 
-def run_validate(state: State, design: DesignDoc, function, args: list) -> object:
+def run_validate(state: State, fun: DesignFunction, args: list) -> object:
     """``1``, or ``{"forbidden": reason}`` / ``{"unauthorized": reason}``."""
     try:
-        call(function, args)
+        call(fun, args)
     except Rejection as rejection:
-        return encode_reply(rejection.reply(), f"validate_doc_update of {design.id}")
+        return encode_reply(rejection.reply(), _about(fun, args[0]))
     except QueryError:
         raise
     except Exception as exc:
-        raise user_error(exc, design, "validate_doc_update", args[0]) from exc
+        raise user_error(exc, fun, args[0]) from exc
     return 1
 
 
-def run_rewrite(state: State, design: DesignDoc, function, args: list) -> object:
+def run_rewrite(state: State, fun: DesignFunction, args: list) -> object:
     """``["ok", {"path": ...}]`` or ``["no_dispatch_rule"]`` from ``rewrite(req)``."""
-    what = f"rewrites function of {design.id}"
     try:
-        result = call(function, args)
+        result = call(fun, args)
     except Rejection as rejection:
-        return encode_reply(rejection.reply(), what)
+        return encode_reply(rejection.reply(), fun.name)
     except QueryError:
         raise
     except Exception as exc:
-        raise user_error(exc, design, "rewrites") from exc
+        raise user_error(exc, fun) from exc
     if not result:
         return ["no_dispatch_rule"]
     if isinstance(result, str):
         result = {"path": result}
-    return encode_reply(["ok", result], what)
+    return encode_reply(["ok", result], fun.name)
 
 
-def call(function, args: list) -> object:
-    """Call ``function`` with as many of ``args`` as it takes."""
-    return function(*args[: positional_arity(function)])
+def call(fun: DesignFunction, args: list) -> object:
+    """Call ``fun`` with as many of ``args`` as it takes."""
+    return fun.call(*args[: positional_arity(fun.call)])
 
 
-def render_error(exc: Exception, design: DesignDoc, kind: str) -> QueryError:
+def render_error(exc: Exception, fun: DesignFunction) -> QueryError:
     """The reply for a show, list or update function that failed."""
     if isinstance(exc, QueryError):
         return exc
-    message = f"{kind} function in {design.id} raised {describe_error(exc)}"
-    return QueryError("render_error", message)
+    return QueryError("render_error", f"{fun.name} raised {describe_error(exc)}")
 
 
-def user_error(exc: Exception, design: DesignDoc, kind: str, doc=None) -> QueryError:
+def user_error(exc: Exception, fun: DesignFunction, doc=None) -> QueryError:
     """The reply for a filter, validation or rewrite function that failed."""
-    doc_id = doc.get("_id") if isinstance(doc, dict) else None
-    about = f" with doc._id {doc_id}" if doc_id is not None else ""
-    message = f"{kind} function in {design.id} raised {describe_error(exc)}{about}"
+    message = f"{fun.name} raised {describe_error(exc)}{with_doc_id(doc)}"
     return QueryError(type(exc).__name__, message)
+
+
+def _about(fun: DesignFunction, doc: object) -> str:
+    """``_design/net/shows/s with doc._id n1``: who made a value, for messages."""
+    return fun.name + with_doc_id(doc)
 
 
 def _with_sent_chunks(render, response: dict) -> dict:

@@ -47,10 +47,27 @@ class Config:
             limit = limit.lower() == "true"
         return cls(
             reduce_limit=limit,
-            reduce_limit_threshold=int(config.get("reduce_limit_threshold", 4096)),
-            reduce_limit_ratio=float(config.get("reduce_limit_ratio", 2.0)),
+            reduce_limit_threshold=_number(config, "reduce_limit_threshold", 4096),
+            reduce_limit_ratio=_number(config, "reduce_limit_ratio", 2.0),
             timeout=config.get("timeout"),
         )
+
+
+def _number(config: dict, key: str, default: float) -> float:
+    """``config[key]`` as a number; the default when absent or not a number.
+
+    CouchDB sends numbers; anything else falls back to the default rather
+    than failing the reset that starts every use of the process.
+    """
+    value = config.get(key, default)
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return default
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return default
+    return value
 
 
 class State:

@@ -55,6 +55,19 @@ def replies(*commands) -> list:
     return run(*commands).replies
 
 
+DDOC_ID = "_design/net"
+
+
+def teach(**fields) -> list:
+    """``["ddoc", "new", ...]`` for a design document ``_design/net`` of ``fields``."""
+    return ["ddoc", "new", DDOC_ID, {"_id": DDOC_ID, "language": "python", **fields}]
+
+
+def call(path: list, args: list) -> list:
+    """``["ddoc", "_design/net", path, args]``: run a function of that document."""
+    return ["ddoc", DDOC_ID, path, args]
+
+
 def source(text: str) -> str:
     """Function source written indented inside a test, dedented."""
     return textwrap.dedent(text).strip("\n") + "\n"

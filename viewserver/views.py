@@ -68,7 +68,7 @@ def run_map(state: State, index: int, function, doc: dict) -> bytes:
     except QueryError:
         raise
     except Exception as exc:
-        about = _with_doc_id(doc)
+        about = with_doc_id(doc)
         state.log(f"map function {index} raised {describe_error(exc)}{about}")
         return b"[]"
     try:
@@ -81,14 +81,25 @@ def run_map(state: State, index: int, function, doc: dict) -> bytes:
 
 
 def all_pairs(rows: list) -> bool:
-    """Whether every row has two items (one pass in C, no Python loop)."""
+    """Whether every row is a tuple or list of two items (C loops, no Python one).
+
+    Checking the length alone would let ``"ab"`` or ``{"a": 1, "b": 2}``
+    through, and CouchDB's indexer fails on a row that is not a pair.
+    """
     try:
-        return set(map(len, rows)) <= PAIR_LENGTH
+        lengths = set(map(len, rows))
     except TypeError:  # a row without len(): a number, None, ...
         return False
+    if not lengths <= PAIR_LENGTH:
+        return False
+    # A namedtuple or other subclass is rare: checked in Python only then.
+    return set(map(type, rows)) <= PAIR_TYPES or all(
+        isinstance(row, tuple | list) for row in rows
+    )
 
 
 PAIR_LENGTH = {2}
+PAIR_TYPES = {tuple, list}
 
 
 def _checked(state: State, index: int, doc: dict, emitted: list) -> bytes:
@@ -96,7 +107,7 @@ def _checked(state: State, index: int, doc: dict, emitted: list) -> bytes:
     try:
         return encode(emitted)
     except EncodingError as exc:
-        about = _with_doc_id(doc)
+        about = with_doc_id(doc)
         state.log(
             f"map function {index} emitted a value JSON cannot hold{about}: {exc}"
         )
@@ -178,6 +189,7 @@ def compile_or_error(source: str, name: str, namespace: dict):
         raise QueryError("compilation_error", str(exc)) from exc
 
 
-def _with_doc_id(doc: object) -> str:
+def with_doc_id(doc: object) -> str:
+    """`` with doc._id n1``, or nothing for a document without an id."""
     doc_id = doc.get("_id") if isinstance(doc, dict) else None
     return f" with doc._id {doc_id}" if doc_id is not None else ""

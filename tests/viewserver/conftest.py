@@ -9,13 +9,17 @@ import orjson
 import pytest
 
 
-def installed_viewserver() -> str:
-    """The ``couchnet-viewserver`` console script next to this interpreter."""
-    script = Path(sys.executable).with_name("couchnet-viewserver")
-    found = str(script) if script.exists() else shutil.which("couchnet-viewserver")
+def installed_script(name: str, package: str) -> str:
+    """The console script ``name`` next to this interpreter, or else on PATH."""
+    script = Path(sys.executable).with_name(name)
+    found = str(script) if script.exists() else shutil.which(name)
     if not found:
-        pytest.fail("couchnet-viewserver is not installed: run `make install`")
+        pytest.fail(f"{name} is not installed: run `make install` ({package})")
     return found
+
+
+def installed_viewserver() -> str:
+    return installed_script("couchnet-viewserver", "couchnet")
 
 
 class ChildServer:
@@ -91,11 +95,7 @@ def start_server():
 
 def couchpy() -> str:
     """couchdb-python 1.2's query server, the one this project replaces."""
-    script = Path(sys.executable).with_name("couchpy")
-    found = str(script) if script.exists() else shutil.which("couchpy")
-    if not found:
-        pytest.fail("couchpy is not installed: run `make install` (CouchDB==1.2)")
-    return found
+    return installed_script("couchpy", "CouchDB==1.2")
 
 
 @pytest.fixture(scope="module")

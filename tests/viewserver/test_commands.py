@@ -1,6 +1,6 @@
 """Each command of the protocol, in-process: transcript in, replies out."""
 
-from viewserver.testing import replies, run, source
+from viewserver.testing import replies, run, source, teach
 
 EMIT_INPUTS = source(
     """
@@ -108,19 +108,10 @@ def test_add_lib_modules_are_required_by_map_functions():
     assert answer == [True, True, [[["n1", 5.0]]]]
 
 
-def ddoc(**fields):
-    return {"_id": "_design/net", "language": "python", **fields}
-
-
-def teach(design: dict) -> list:
-    return ["ddoc", "new", design["_id"], design]
-
-
 def test_ddoc_new_answers_true_and_survives_reset():
     show = "def fun(doc, req):\n    return doc['title']\n"
-    design = ddoc(shows={"title": show})
     answer = replies(
-        teach(design),
+        teach(shows={"title": show}),
         ["reset"],
         ["ddoc", "_design/net", ["shows", "title"], [{"title": "Net"}, {}]],
     )
@@ -135,7 +126,7 @@ def test_show_may_return_a_response_dict():
         """
     )
     answer = replies(
-        teach(ddoc(shows={"j": show})),
+        teach(shows={"j": show}),
         ["ddoc", "_design/net", ["shows", "j"], [NEURON, {"query": {"a": "1"}}]],
     )
     assert answer[-1] == ["resp", {"code": 201, "json": {"id": "n1", "q": {"a": "1"}}}]
@@ -153,7 +144,7 @@ def test_list_streams_rows_between_start_and_end():
         """
     )
     answer = replies(
-        teach(ddoc(lists={"keys": list_fun})),
+        teach(lists={"keys": list_fun}),
         ["ddoc", "_design/net", ["lists", "keys"], [{"total_rows": 2}, {}]],
         ["list_row", {"key": "a"}],
         ["list_row", {"key": "b"}],
@@ -177,7 +168,7 @@ def test_update_returns_doc_and_response():
         """
     )
     answer = replies(
-        teach(ddoc(updates={"bias": update})),
+        teach(updates={"bias": update}),
         ["ddoc", "_design/net", ["updates", "bias"], [None, {"id": "n9", "body": "2"}]],
     )
     assert answer[-1] == ["up", {"_id": "n9", "bias": 2.0}, {"body": "bias set"}]
@@ -187,7 +178,7 @@ def test_filter_answers_a_bool_per_doc():
     filter_fun = "def fun(doc, req):\n    return doc.get('bias', 0) > 0\n"
     docs = [NEURON, {"_id": "n2", "bias": -1}, {"_id": "n3"}]
     answer = replies(
-        teach(ddoc(filters={"positive": filter_fun})),
+        teach(filters={"positive": filter_fun}),
         ["ddoc", "_design/net", ["filters", "positive"], [docs, {}]],
     )
     assert answer[-1] == [True, [True, False, False]]
@@ -197,7 +188,7 @@ def test_view_as_filter_passes_docs_its_map_emits_for():
     map_fun = "def fun(doc):\n    if 'inputs' in doc:\n        emit(doc['_id'], 1)\n"
     docs = [NEURON, {"_id": "n2"}]
     answer = replies(
-        teach(ddoc(views={"wired": {"map": map_fun}})),
+        teach(views={"wired": {"map": map_fun}}),
         ["ddoc", "_design/net", ["views", "wired", "map"], [docs]],
     )
     assert answer[-1] == [True, [True, False]]
@@ -216,7 +207,7 @@ def test_validate_doc_update_allows_and_rejects():
     path = ["validate_doc_update"]
     admin, guest = {"roles": ["admin"]}, {"roles": []}
     answer = replies(
-        teach(ddoc(validate_doc_update=validate)),
+        teach(validate_doc_update=validate),
         ["ddoc", "_design/net", path, [NEURON, None, admin, {}]],
         ["ddoc", "_design/net", path, [{"_id": "n2"}, None, admin, {}]],
         ["ddoc", "_design/net", path, [NEURON, None, guest, {}]],
@@ -238,7 +229,7 @@ def test_rewrites_dispatch_or_not():
         """
     )
     answer = replies(
-        teach(ddoc(rewrites=rewrite)),
+        teach(rewrites=rewrite),
         ["ddoc", "_design/net", ["rewrites"], [{"path": ["db", "home"]}]],
         ["ddoc", "_design/net", ["rewrites"], [{"path": ["db", "away"]}]],
     )
@@ -264,7 +255,7 @@ def test_add_lib_of_null_means_no_libraries():
 def test_update_may_save_nothing():
     update = "def fun(doc, req):\n    return None, {'code': 204}\n"
     answer = replies(
-        teach(ddoc(updates={"noop": update})),
+        teach(updates={"noop": update}),
         ["ddoc", "_design/net", ["updates", "noop"], [None, {"method": "POST"}]],
     )
     assert answer[-1] == ["up", None, {"code": 204}]
@@ -274,7 +265,7 @@ def test_view_as_filter_works_with_yielding_map_functions():
     map_fun = "def fun(doc):\n    if doc.get('bias'):\n        yield doc['_id'], 1\n"
     docs = [NEURON, {"_id": "n2", "bias": 0}]
     answer = replies(
-        teach(ddoc(views={"biased": {"map": map_fun}})),
+        teach(views={"biased": {"map": map_fun}}),
         ["ddoc", "_design/net", ["views", "biased", "map"], [docs]],
     )
     assert answer[-1] == [True, [True, False]]
@@ -290,11 +281,37 @@ def test_rewrites_may_answer_a_path_or_reject():
         """
     )
     answer = replies(
-        teach(ddoc(rewrites=rewrite)),
+        teach(rewrites=rewrite),
         ["ddoc", "_design/net", ["rewrites"], [{"userCtx": {"name": "ada"}}]],
         ["ddoc", "_design/net", ["rewrites"], [{"userCtx": {}}]],
     )
     assert answer[1:] == [
         ["ok", {"path": "_show/home"}],
         {"unauthorized": "log in first"},
+    ]
+
+
+def test_several_reduce_sources_with_and_without_the_context_argument():
+    kvs = [[["a", "d1"], 1], [["b", "d2"], 2], [["c", "d3"], 4]]
+    context = {"ddoc": "_design/net", "view": "inputs"}
+    answer = replies(
+        ["reduce", [SUM, COUNT, SUM], kvs],
+        ["reduce", [SUM, COUNT, SUM], kvs, context],
+        ["rereduce", [SUM, COUNT], [7, 3]],
+        ["rereduce", [SUM, COUNT], [7, 3], context],
+    )
+    assert answer == [[True, [7, 3, 7]]] * 2 + [[True, [10, 10]]] * 2
+
+
+def test_map_functions_may_mix_emit_and_yield():
+    fun = source(
+        """
+        def fun(doc):
+            emit("a", 1)
+            yield "b", 2
+            emit("c", 3)
+        """
+    )
+    assert replies(["add_fun", fun], ["map_doc", NEURON])[-1] == [
+        [["a", 1], ["b", 2], ["c", 3]]
     ]

@@ -8,17 +8,7 @@ import pytest
 from viewserver import mime
 from viewserver.protocol import serve
 from viewserver.streams import LineReader, Output, stream_writer
-from viewserver.testing import replies, run, source
-
-DDOC_ID = "_design/net"
-
-
-def teach(**fields) -> list:
-    return ["ddoc", "new", DDOC_ID, {"_id": DDOC_ID, **fields}]
-
-
-def call(path: list, args: list) -> list:
-    return ["ddoc", DDOC_ID, path, args]
+from viewserver.testing import call, replies, run, source, teach
 
 
 def test_print_and_log_become_log_lines_before_the_reply():
@@ -317,3 +307,15 @@ def test_a_failed_require_at_top_level_is_reported_as_itself():
         "require('lib/gone'): no 'lib/gone' found",
     ]
     assert answer[2][:2] == ["error", "invalid_require_path"]
+
+
+def test_compiled_design_functions_survive_reset():
+    show = "log('compiled')\ndef fun(doc, req):\n    return 'x'\n"
+    session = run(
+        teach(shows={"s": show}),
+        call(["shows", "s"], [{}, {}]),
+        ["reset", {"reduce_limit": True}],
+        call(["shows", "s"], [{}, {}]),
+    )
+    assert session.logs == ["compiled"]
+    assert session.replies[1:] == [["resp", {"body": "x"}], True, session.replies[1]]

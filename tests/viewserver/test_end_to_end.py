@@ -154,3 +154,13 @@ def test_an_unwritable_log_file_is_a_clear_error(tmp_path):
     assert result.returncode == 1
     assert result.stderr.startswith(b"Error: cannot log to ")
     assert b"Traceback" not in result.stderr
+
+
+def test_raw_utf8_outside_the_bmp_in_and_out(start_server):
+    server = start_server()
+    server.run(["add_fun", "def fun(doc):\n    yield doc['_id'], doc['label']\n"])
+    line = '["map_doc",{"_id":"neuron-🧠-𝔵","label":"Gewicht ≈ ½"}]\n'.encode()
+    server.process.stdin.write(line)
+    server.process.stdin.flush()
+    reply = server.process.stdout.readline()
+    assert reply == '[[["neuron-🧠-𝔵","Gewicht ≈ ½"]]]\n'.encode()

@@ -2,18 +2,8 @@
 
 import pytest
 
-from viewserver.testing import replies, run, source
-
-DDOC_ID = "_design/net"
-
-
-def teach(**fields) -> list:
-    return ["ddoc", "new", DDOC_ID, {"_id": DDOC_ID, **fields}]
-
-
-def call(path: list, args: list) -> list:
-    return ["ddoc", DDOC_ID, path, args]
-
+from viewserver.state import Config
+from viewserver.testing import call, replies, run, source, teach
 
 # add_fun and reduce sources
 
@@ -435,4 +425,109 @@ def test_get_row_outside_a_list_is_an_error_and_reads_nothing():
     assert answer[1:] == [
         ["error", "render_error", "get_row() works in list functions only"],
         True,
+    ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["yield 'ab'", "yield {'a': 1, 'b': 2}", "return {'ab': 1}", "yield [1, 2, 3]"],
+)
+def test_rows_that_are_not_pairs_are_logged_and_dropped(body):
+    fun = f"def fun(doc):\n    {body}\n"
+    session = run(["add_fun", fun], ["map_doc", {"_id": "n1"}], ["reset"])
+    assert session.replies[1:] == [[[]], True]
+    assert session.logs == [
+        "map function 0 raised TypeError: a map function must give (key, value)"
+        " pairs with doc._id n1"
+    ]
+
+
+def test_a_namedtuple_row_is_a_pair():
+    fun = source(
+        """
+        from collections import namedtuple
+
+        Row = namedtuple("Row", "key value")
+
+        def fun(doc):
+            yield Row(doc["_id"], 1)
+        """
+    )
+    assert replies(["add_fun", fun], ["map_doc", {"_id": "n1"}])[-1] == [[["n1", 1]]]
+
+
+def test_reduce_limit_threshold_below_the_default_refuses_smaller_output():
+    small = ["rereduce", [COLLECT], [f"value {i:02d}" for i in range(20)]]
+    answer = replies(
+        ["reset", {"reduce_limit": True}],
+        small,
+        ["reset", {"reduce_limit": True, "reduce_limit_threshold": 100}],
+        small,
+    )
+    assert answer[1][0] is True
+    assert answer[3][:2] == ["error", "reduce_overflow_error"]
+
+
+def test_reduce_limit_ratio_above_the_default_refuses_output_that_shrinks_little():
+    def halving(config: dict) -> list:
+        # The output is about half the input: passes at ratio 2, not at 4.
+        fun = "def fun(keys, values, rereduce):\n    return values[::2]\n"
+        values = [f"value {i:04d}" for i in range(1200)]
+        return replies(["reset", config], ["rereduce", [fun], values])[1]
+
+    assert halving({"reduce_limit": True})[0] is True
+    assert halving({"reduce_limit": True, "reduce_limit_ratio": 4})[:2] == [
+        "error",
+        "reduce_overflow_error",
+    ]
+
+
+@pytest.mark.parametrize("value", [None, "lots", True, [1]])
+def test_a_reset_setting_that_is_no_number_keeps_its_default(value):
+    config = {"reduce_limit": True, "reduce_limit_threshold": value}
+    answer = replies(["reset", config], overflowing_rereduce())
+    assert answer[0] is True
+    assert answer[1][:2] == ["error", "reduce_overflow_error"]
+
+
+def test_reset_keeps_the_timeout_and_reads_numbers_given_as_strings():
+    config = Config.from_reset(
+        {"timeout": 7000, "reduce_limit_threshold": "100", "reduce_limit": "false"}
+    )
+    assert (config.timeout, config.reduce_limit_threshold) == (7000, 100.0)
+    assert config.reduce_limit is False
+
+
+def test_values_json_cannot_hold_name_the_design_function_and_the_doc():
+    show = "def fun(doc, req):\n    return {'json': {'bias': float('nan')}}\n"
+    update = "def fun(doc, req):\n    return {'_id': 'n2', 'w': {1}}, 'ok'\n"
+    answer = replies(
+        teach(shows={"s": show}, updates={"u": update}),
+        call(["shows", "s"], [{"_id": "n1"}, {}]),
+        call(["updates", "u"], [None, {"method": "POST"}]),
+        ["reset"],
+    )
+    assert answer[1] == [
+        "error",
+        "invalid_value",
+        "_design/net/shows/s with doc._id n1: NaN or an infinity is not a JSON number",
+    ]
+    assert answer[2][:2] == ["error", "invalid_value"]
+    assert answer[2][2].startswith("_design/net/updates/u with doc._id n2: ")
+    assert answer[3] is True
+
+
+def test_a_failing_design_function_is_named_by_its_path():
+    show = "def fun(doc, req):\n    return doc['title']\n"
+    view = "def fun(doc):\n    yield doc['bias'], 1\n"
+    answer = replies(
+        teach(shows={"s": show}, views={"v": {"map": view}}),
+        call(["shows", "s"], [{"_id": "n1"}, {}]),
+        call(["views", "v", "map"], [[{"_id": "n1"}]]),
+    )
+    assert answer[1][2].startswith("_design/net/shows/s raised KeyError: 'title'")
+    assert answer[2] == [
+        "error",
+        "KeyError",
+        "_design/net/views/v/map raised KeyError: 'bias' (line 2) with doc._id n1",
     ]
