@@ -50,13 +50,3 @@ def sort_key(value) -> bytes:
         pairs = (string_key(k) + sort_key(v) for k, v in value.items())
         return OBJECT + b"".join(pairs) + END
     raise TypeError(f"not a JSON value: {value!r}")
-
-
-# Keys that sort before and after every JSON value, for open-ended ranges.
-LOWEST = b""
-HIGHEST = b"\xff"
-
-
-def prefix_upper_bound(key: bytes) -> bytes:
-    """The smallest key greater than every key starting with `key`."""
-    return key + HIGHEST

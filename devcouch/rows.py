@@ -18,7 +18,7 @@ def view_head(total_rows: int | None, offset: int | None, update_seq=None) -> st
     return "{" + "".join(f + "," for f in fields)
 
 
-def rows_stream(head: str, rows: Iterable[str], closing: str = "") -> Iterator[bytes]:
+def rows_stream(head: str, rows: Iterable[str]) -> Iterator[bytes]:
     """`{head "rows":[\\r\\n` row `,\\r\\n` row `\\r\\n]}\\n`, in batches."""
     rows = iter(rows)
     first = '"rows":[\r\n'
@@ -28,15 +28,8 @@ def rows_stream(head: str, rows: Iterable[str], closing: str = "") -> Iterator[b
             head, first = "", ",\r\n"
         if head:
             yield (head + first).encode()
-        yield ("\r\n]" + closing + "}\n").encode()
+        yield b"\r\n]}\n"
     finally:
         close = getattr(rows, "close", None)
         if close:
             close()
-
-
-def row_json(doc_id: str | None, key, value) -> str:
-    row = {"id": doc_id, "key": key, "value": value} if doc_id is not None else None
-    if row is None:
-        row = {"key": key, "value": value}
-    return orjson.dumps(row).decode()
