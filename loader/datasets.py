@@ -174,20 +174,15 @@ def names_text(names: list[str], shown: int = 4) -> str:
 
 def read_csv(path: Path, network: Network) -> Dataset:
     """Rows of numbers under a header naming input and output neurons."""
-    try:
-        with path.open(newline="") as handle:
-            rows = list(csv.reader(handle))
-    except OSError as exc:
-        raise DataError(f"cannot read {path}: {exc.strerror}") from None
-    rows = [row for row in rows if any(cell.strip() for cell in row)]
-    if not rows:
+    lines = numbered_rows(path)
+    if not lines:
         raise DataError(f"{path} is empty")
-    header = [name.strip() for name in rows[0]]
+    header = [name.strip() for name in lines[0][1]]
     check_header(path, header, network)
-    if len(rows) < 2:
+    if len(lines) < 2:
         raise DataError(f"{path} has a header but no rows")
 
-    table = parse_rows(path, header, rows[1:])
+    table = parse_rows(path, header, lines[1:])
     columns = {name: table[:, i] for i, name in enumerate(header)}
     return Dataset(
         path.name,
@@ -196,6 +191,24 @@ def read_csv(path: Path, network: Network) -> Dataset:
         np.column_stack([columns[name] for name in network.input_names]),
         np.column_stack([columns[name] for name in network.output_names]),
     )
+
+
+def numbered_rows(path: Path) -> list[tuple[int, list[str]]]:
+    """(line number in the file, cells) of every row that is not blank."""
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            return [
+                (reader.line_num, row)
+                for row in reader
+                if any(cell.strip() for cell in row)
+            ]
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{path} is not a UTF-8 text file") from None
+    except csv.Error as exc:
+        raise DataError(f"{path} is not a CSV file: {exc}") from None
 
 
 def check_header(path: Path, header: list[str], network: Network) -> None:
@@ -220,15 +233,17 @@ def check_header(path: Path, header: list[str], network: Network) -> None:
             )
 
 
-def parse_rows(path: Path, header: list[str], rows: list[list[str]]) -> np.ndarray:
-    table = np.empty((len(rows), len(header)))
-    for number, row in enumerate(rows, start=2):
+def parse_rows(
+    path: Path, header: list[str], lines: list[tuple[int, list[str]]]
+) -> np.ndarray:
+    table = np.empty((len(lines), len(header)))
+    for row_index, (number, row) in enumerate(lines):
         if len(row) != len(header):
             raise DataError(
                 f"{path} line {number}: {len(row)} cells, the header has {len(header)}"
             )
         for column, cell in enumerate(row):
-            table[number - 2, column] = number_in(path, number, header[column], cell)
+            table[row_index, column] = number_in(path, number, header[column], cell)
     return table
 
 

@@ -68,6 +68,8 @@ def test_csv_columns_map_to_neurons_by_name(tmp_path):
         ("input_0,output_0\n1,2\n", "no column for input neuron(s) input_1"),
         ("input_0,input_1\n1,2\n", "no column for output neuron(s) output_0"),
         ("input_0,input_1,output_0\n1,x,2\n", "line 2, column 'input_1': 'x'"),
+        # Blank lines are skipped but still counted, as an editor counts them.
+        ("input_0,input_1,output_0\n\n1,2,3\n\n1,x,2\n", "line 5, column 'input_1'"),
         ("input_0,input_1,output_0\n1,nan,2\n", "'nan' is not a finite number"),
         ("input_0,input_1,output_0,extra\n1,2,3,4\n", "'extra' names no input"),
         ("input_0,input_1,output_0\n1,2\n", "line 2: 2 cells"),
@@ -81,6 +83,13 @@ def test_bad_csv_is_a_clear_error(tmp_path, text, message):
     with pytest.raises(
         DataError, match=message.replace("(", r"\(").replace(")", r"\)")
     ):
+        load_dataset(str(path), layered([2, 2, 1]))
+
+
+def test_a_csv_that_is_not_text_is_a_clear_error(tmp_path):
+    path = tmp_path / "picture.csv"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    with pytest.raises(DataError, match="picture.csv is not a UTF-8 text file"):
         load_dataset(str(path), layered([2, 2, 1]))
 
 
