@@ -1,6 +1,12 @@
 """couchnet train, runs and plot through the command line."""
 
 import json
+import os
+import pty
+import select
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,6 +15,7 @@ from click.testing import CliRunner
 from loader.cli import cli
 from loader.model import neuron
 
+PROJECT = Path(__file__).resolve().parents[2]
 XOR_ROWS = [((-1, -1), -1), ((-1, 1), 1), ((1, -1), 1), ((1, 1), -1)]
 
 
@@ -187,3 +194,53 @@ def test_a_csv_run_trains_and_resumes_from_another_folder(
     code, out, _ = couchnet("runs", "--json")
     (run,) = json.loads(out)
     assert run["dataset"] == "xor.csv" and run["state"] == "finished"
+
+
+def on_terminal(db_url: str, *args: str, stdout_too: bool = True) -> tuple[str, str]:
+    """Run couchnet with stderr (and stdout) on a pseudo-terminal: (what the
+    terminal showed, what went to a piped stdout)."""
+    url, _, db = db_url.rpartition("/")
+    command = [sys.executable, "-c", "from loader.cli import main; main()", *args]
+    env = dict(os.environ, PYTHONPATH=str(PROJECT), TERM="xterm", COLUMNS="120")
+    env.pop("TTY_INTERACTIVE", None)  # rich would believe it over isatty()
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [*command, "--url", url, "--db", db],
+        stdin=subprocess.DEVNULL,
+        stdout=follower if stdout_too else subprocess.PIPE,
+        stderr=follower,
+        env=env,
+    )
+    os.close(follower)
+    shown = b""
+    try:
+        while select.select([leader], [], [], 300)[0]:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+        piped = b"" if stdout_too else process.stdout.read()
+    finally:
+        os.close(leader)
+        if process.poll() is None:
+            process.kill()
+    assert process.wait() == 0, shown
+    return shown.decode(), piped.decode()
+
+
+def test_a_progress_bar_only_on_a_terminal(couchnet, db_url):
+    couchnet("create", "--layers", "2,8,1", "--activation", "tanh")
+    train = ["train", "--dataset", "xor", "--epochs", "5"]
+
+    shown, _ = on_terminal(db_url, *train)
+    assert "epoch" in shown and "5/5" in shown and "samples/s" in shown
+    assert ": 5 epochs, loss" in shown
+
+    shown, piped = on_terminal(db_url, *train, stdout_too=False)
+    assert shown == "" and ": 5 epochs, loss" in piped
+
+    shown, _ = on_terminal(db_url, *train, "--json")
+    assert set(json.loads(shown)) == {"run", "epochs", "loss", "accuracy"}
