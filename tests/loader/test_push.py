@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from loader import push as push_module
 from loader.cli import cli
-from loader.client import Couch
+from loader.client import Conflict, Couch
 from loader.designdoc import DesignDocError, build, check
 
 
@@ -159,6 +159,20 @@ def test_push_retries_after_a_concurrent_edit(folder, target, monkeypatch):
     assert "new" in stored["shows"]["page"]
 
 
+def test_push_gives_up_on_endless_conflicts(folder, target, monkeypatch):
+    puts = []
+
+    def always_in_conflict(self, doc):
+        puts.append(doc["_id"])
+        raise Conflict(409, "conflict", "Document update conflict.")
+
+    monkeypatch.setattr(Couch, "put", always_in_conflict)
+    result = run(str(folder), *target)
+    assert result.exit_code == 1
+    assert "_design/demo: still in conflict after 5 attempts" in result.output
+    assert puts == ["_design/demo"] * push_module.SAVE_ATTEMPTS
+
+
 def test_dry_run_prints_json_and_sends_nothing(folder, target):
     result = run(str(folder), *target, "--dry-run")
     assert result.exit_code == 0
@@ -171,6 +185,22 @@ def test_a_broken_function_stops_everything(folder, target):
     result = run(str(folder), *target)
     assert result.exit_code == 1
     assert "map.py" in result.output and "line 2" in result.output
+    assert not couch_for(target).db_exists()
+
+
+@pytest.mark.parametrize(
+    "files, message",
+    [
+        ({"views/ids/map.json": '"x"'}, "both map to views.ids.map"),
+        ({"_attachments/logo.png": "x"}, "attachments are not supported"),
+    ],
+)
+def test_a_folder_that_cannot_be_built_sends_nothing(folder, target, files, message):
+    write(folder, files)
+    result = run(str(folder), *target)
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ") and message in result.output
+    assert "Traceback" not in result.output
     assert not couch_for(target).db_exists()
 
 
