@@ -7,7 +7,7 @@ import orjson
 from starlette.responses import Response
 
 from .. import documents
-from ..auth import cookie_value, require_db_admin
+from ..auth import require_db_admin
 from ..errors import CouchError, QueryServerError, method_not_allowed
 from ..http import Request, json_response
 from ..query import parse_view_query
@@ -36,16 +36,6 @@ def function_exists(ddoc: dict, section: str, name: str) -> None:
 
 def request_object(req: Request, db: Database, doc_id: str | None) -> dict:
     """The request as CouchDB hands it to design functions."""
-    form = {}
-    if req.headers.get("content-type", "").startswith(
-        "application/x-www-form-urlencoded"
-    ):
-        form = dict(parse_qsl(req.body.decode(errors="replace")))
-    cookies = {}
-    for part in req.headers.get("cookie", "").split(";"):
-        name, _, value = part.strip().partition("=")
-        if name:
-            cookies[name] = cookie_value(part.strip(), name) or value
     return {
         "info": db.info(),
         "id": doc_id,
@@ -54,15 +44,31 @@ def request_object(req: Request, db: Database, doc_id: str | None) -> dict:
         "requested_path": req.path,
         "path": req.path,
         "raw_path": req.raw_path + (f"?{req.query_string}" if req.query_string else ""),
-        "query": req.query,
+        "query": dict(req.query),
         "headers": {title_case(k): v for k, v in req.headers.items()},
         "body": req.body.decode(errors="replace") if req.body else "undefined",
         "peer": req.peer,
-        "form": form,
-        "cookie": cookies,
+        "form": form_of(req),
+        "cookie": cookies_of(req),
         "userCtx": req.user.as_json(db.name),
         "secObj": db.security(),
     }
+
+
+def form_of(req: Request) -> dict:
+    content_type = req.headers.get("content-type", "")
+    if not content_type.startswith("application/x-www-form-urlencoded"):
+        return {}
+    return dict(parse_qsl(req.body.decode(errors="replace")))
+
+
+def cookies_of(req: Request) -> dict:
+    cookies = {}
+    for part in req.headers.get("cookie", "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name:
+            cookies[name] = value
+    return cookies
 
 
 def title_case(header: str) -> str:
