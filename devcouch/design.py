@@ -54,8 +54,18 @@ def sources_of(ddoc: dict) -> list[str]:
     return sources
 
 
+def check_shape(ddoc: dict) -> None:
+    """The members devcouch reads must have the types CouchDB expects."""
+    for member in ("views", "options", *FUNCTION_SECTIONS):
+        if not isinstance(ddoc.get(member, {}), dict):
+            raise invalid(f"`{member}` is not an object")
+    if not isinstance(ddoc.get("language", ""), str):
+        raise invalid("`language` is not a string")
+
+
 def compile_design_doc(pool, ddoc: dict) -> None:
     """Compile each function through a query server; 400 on a bad one."""
+    check_shape(ddoc)
     sources = sources_of(ddoc)
     if not sources:
         return

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from urllib.parse import urlsplit
 
 import pytest
@@ -397,3 +398,31 @@ def test_random_parameters_never_500(malformed_target, path, params):
     params = {k: v for k, v in params.items() if k != "feed" or v != "longpoll"}
     response = requests.get(f"{malformed_target}{path}", params=params, timeout=T)
     assert response.status_code < 500, (path, params, response.text)
+
+
+SHAPES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.text(max_size=6)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=2),
+        st.dictionaries(st.sampled_from(["map", "reduce", "v", "lib", "x"]), inner),
+    ),
+    max_leaves=5,
+)
+DDOC_FIELDS = ["views", "shows", "lists", "updates", "filters", "options"]
+DDOC_FIELDS += ["validate_doc_update", "language"]
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(ddoc=st.dictionaries(st.sampled_from(DDOC_FIELDS), SHAPES, max_size=3))
+def test_odd_design_documents_never_500(db_url, ddoc):
+    url = f"{db_url}/_design/odd{uuid.uuid4().hex[:8]}"
+    saved = requests.put(url, json=ddoc, timeout=T)
+    assert saved.status_code < 500, (ddoc, saved.text)
+    for path in ("_view/v", "_show/x", "_list/x/v", "_update/x", "_info"):
+        response = requests.get(f"{url}/{path}", timeout=T)
+        assert response.status_code < 500, (ddoc, path, response.text)
+    assert requests.put(f"{db_url}/plain", json={}, timeout=T).status_code < 500
