@@ -26,8 +26,15 @@ from loader.session import (
 
 INTERRUPTED = 130
 # Options that only a new run takes; a resumed run keeps what it recorded.
-NEW_RUN_OPTIONS = ("dataset", "learning_rate", "momentum", "batch_size", "seed")
-NEW_RUN_OPTIONS += ("sync_every", "shard")
+NEW_RUN_OPTIONS = (
+    "dataset",
+    "learning_rate",
+    "momentum",
+    "batch_size",
+    "seed",
+    "sync_every",
+    "shard",
+)
 
 
 def parse_shard(ctx, param, text: str | None) -> tuple[int, int] | None:

@@ -42,6 +42,16 @@ def crash_on_call(monkeypatch, owner, name, number, before=None):
     monkeypatch.setattr(owner, name, dying)
 
 
+def interrupt_after(epoch: int):
+    """An epoch callback that stops the run as Ctrl-C would, after `epoch`."""
+
+    def interrupt(report):
+        if report.epoch == epoch:
+            raise KeyboardInterrupt
+
+    return interrupt
+
+
 def send_half(original, couch, docs):
     original(couch, docs[: len(docs) // 2])
 
@@ -93,12 +103,8 @@ def test_an_interrupted_run_resumes_from_its_last_sync(
     layered_network(couch, [2, 8, 1])
     session = Session.start(couch, Settings(**SETTINGS))
 
-    def interrupt(report):
-        if report.epoch == 10:
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        session.train(interrupt)
+        session.train(interrupt_after(10))
     doc = Run.load(couch, session.run.id).doc
     assert doc["state"] == "interrupted"
     assert len(doc["epochs"]) == 9  # epoch 10 was not synced yet
@@ -136,12 +142,8 @@ def test_resume_refuses_to_shorten_a_run(couch, layered_network):
     layered_network(couch, [2, 8, 1])
     session = Session.start(couch, Settings(**SETTINGS))
 
-    def interrupt(report):
-        if report.epoch == 6:
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        session.train(interrupt)
+        session.train(interrupt_after(6))
     with pytest.raises(RunError, match="has done 4 epochs already"):
         Session.resume(couch, session.run.id, epochs=3)
 
