@@ -67,17 +67,27 @@ class DesignDoc:
 def ddoc(state: State, first: str, second, third) -> object:
     """Handle ``["ddoc", "new", id, doc]`` and ``["ddoc", id, path, args]``."""
     if first == "new":
-        state.ddocs[second] = DesignDoc(state, second, third)
-        return True
-    design = state.ddocs.get(first)
+        return learn(state, second, third)
+    return run_function(state, first, second, third)
+
+
+def learn(state: State, ddoc_id: str, doc: dict) -> bool:
+    """Cache ``doc``, replacing an older copy and what was compiled from it."""
+    state.ddocs[ddoc_id] = DesignDoc(state, ddoc_id, doc)
+    return True
+
+
+def run_function(state: State, ddoc_id: str, path: list, args: list) -> object:
+    """Run the function at ``path`` of a cached design doc with ``args``."""
+    design = state.ddocs.get(ddoc_id)
     if design is None:
-        raise FatalError("query_protocol_error", f"uncached design doc: {first}")
-    if not isinstance(second, list) or not second:
-        raise FatalError("query_protocol_error", f"bad function path: {second!r}")
-    runner = RUNNERS.get(second[0])
+        raise FatalError("query_protocol_error", f"uncached design doc: {ddoc_id}")
+    if not isinstance(path, list) or not path:
+        raise FatalError("query_protocol_error", f"bad function path: {path!r}")
+    runner = RUNNERS.get(path[0])
     if runner is None:
-        raise FatalError("unknown_command", f"unknown ddoc command '{second[0]}'")
-    return runner(state, design.function(second), third)
+        raise FatalError("unknown_command", f"unknown ddoc command '{path[0]}'")
+    return runner(state, design.function(path), args)
 
 
 def run_show(state: State, fun: DesignFunction, args: list) -> bytes:

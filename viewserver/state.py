@@ -25,40 +25,35 @@ def remember(cache: dict, key: object, value: object) -> object:
 
 
 class Config:
-    """The ``reset`` configuration CouchDB sends: reduce limits and timeout."""
+    """The ``reset`` configuration CouchDB sends; the class attributes are the
+    defaults, those of a reset without one."""
 
-    def __init__(
-        self,
-        reduce_limit: bool | str = False,
-        reduce_limit_threshold: int = 4096,
-        reduce_limit_ratio: float = 2.0,
-        timeout: int | None = None,
-    ):
-        self.reduce_limit = reduce_limit
-        self.reduce_limit_threshold = reduce_limit_threshold
-        self.reduce_limit_ratio = reduce_limit_ratio
-        self.timeout = timeout
+    reduce_limit: bool | str = False  # True, False or "log"
+    reduce_limit_threshold: float = 4096  # bytes; fixed before CouchDB 3.5.1
+    reduce_limit_ratio: float = 2.0
+    timeout: int | None = None  # ms; CouchDB enforces it, so it is only kept
 
     @classmethod
     def from_reset(cls, config: dict | None) -> "Config":
         config = config if isinstance(config, dict) else {}
-        limit = config.get("reduce_limit", False)
+        result = cls()
+        limit = config.get("reduce_limit", cls.reduce_limit)
         if isinstance(limit, str) and limit != "log":
             limit = limit.lower() == "true"
-        return cls(
-            reduce_limit=limit,
-            reduce_limit_threshold=_number(config, "reduce_limit_threshold", 4096),
-            reduce_limit_ratio=_number(config, "reduce_limit_ratio", 2.0),
-            timeout=config.get("timeout"),
-        )
+        result.reduce_limit = limit
+        result.reduce_limit_threshold = _number(config, "reduce_limit_threshold")
+        result.reduce_limit_ratio = _number(config, "reduce_limit_ratio")
+        result.timeout = config.get("timeout")
+        return result
 
 
-def _number(config: dict, key: str, default: float) -> float:
+def _number(config: dict, key: str) -> float:
     """``config[key]`` as a number; the default when absent or not a number.
 
     CouchDB sends numbers; anything else falls back to the default rather
     than failing the reset that starts every use of the process.
     """
+    default = getattr(Config, key)
     value = config.get(key, default)
     if isinstance(value, str):
         try:
