@@ -426,3 +426,24 @@ def test_odd_design_documents_never_500(db_url, ddoc):
         response = requests.get(f"{url}/{path}", timeout=T)
         assert response.status_code < 500, (ddoc, path, response.text)
     assert requests.put(f"{db_url}/plain", json={}, timeout=T).status_code < 500
+
+
+DOC_KEYS = st.sampled_from(["_id", "_rev", "_deleted", "_revisions", "_foo", "a", ""])
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    docs=st.lists(st.dictionaries(DOC_KEYS, SHAPES, max_size=4), max_size=4),
+    body=st.one_of(st.dictionaries(DOC_KEYS, SHAPES, max_size=4), SHAPES),
+)
+def test_odd_documents_never_500(db_url, docs, body):
+    put = requests.put(f"{db_url}/odd", json=body, timeout=T)
+    assert put.status_code < 500, (body, put.text)
+    posted = requests.post(f"{db_url}", json=body, timeout=T)
+    assert posted.status_code < 500, (body, posted.text)
+    bulk = requests.post(f"{db_url}/_bulk_docs", json={"docs": docs}, timeout=T)
+    assert bulk.status_code < 500, (docs, bulk.text)
