@@ -94,7 +94,7 @@ def run_show(state: State, fun: DesignFunction, args: list) -> bytes:
     """``["resp", {"body": ..., "headers": ...}]`` from ``show(doc, req)``."""
     doc, req = args[0], args[1] if len(args) > 1 else {}
     render = state.render
-    render.reset()
+    render.reset(fun.name)
     try:
         response = wrap_response(call(fun, args) or {})
         response = _with_sent_chunks(render, response)
@@ -116,7 +116,7 @@ def run_list(state: State, fun: DesignFunction, args: list) -> None:
     Its replies (``start``, ``chunks``, ``end``) are sent as it goes.
     """
     render = state.render
-    render.reset(listing=True)
+    render.reset(fun.name, listing=True)
     try:
         tail = call(fun, args)
         if render.provided:

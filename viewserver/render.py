@@ -30,8 +30,9 @@ class Render:
         self.types = {key: list(mimes) for key, mimes in mime.DEFAULT_TYPES.items()}
         self.reset()
 
-    def reset(self, listing: bool = False) -> None:
-        """Start a show (or, with ``listing``, a list) afresh."""
+    def reset(self, name: str = "", listing: bool = False) -> None:
+        """Start show (or, with ``listing``, list) function ``name`` afresh."""
+        self.name = name  # for messages: "_design/net/lists/csv"
         self.listing = listing  # rows may be read only while a list runs
         self.chunks: list[str] = []
         self.start_response: dict = {}
@@ -83,7 +84,7 @@ class Render:
 
     def send_start(self) -> None:
         response = with_content_type(self.start_response, self.content_type)
-        line = encode_reply(["start", self.chunks, response], "list start")
+        line = encode_reply(["start", self.chunks, response], f"{self.name} start")
         self.output.send_line(line)
         self.chunks = []
         self.start_response = {}
@@ -94,7 +95,7 @@ class Render:
         if self.new_header:
             reply.append(self.start_response)
             self.new_header = False
-        self.output.send_line(encode_reply(reply, f"list {label}"))
+        self.output.send_line(encode_reply(reply, f"{self.name} {label}"))
         self.chunks = []
 
     def run_provides(self, req: dict) -> object:

@@ -132,7 +132,10 @@ def rereduce(
     return run_reduce(state, sources, None, values, True)
 
 
-def run_reduce(state, sources, keys, values, rereduce: bool) -> bytes:
+def run_reduce(
+    state: State, sources: list, keys: list | None, values: list, rereduce: bool
+) -> bytes:
+    """``[true, [r, ...]]``: every source's function over the same rows, in order."""
     functions = [reduce_function(state, source) for source in sources]
     arguments = (keys, values, rereduce)
     parts = []

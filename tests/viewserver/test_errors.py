@@ -531,3 +531,14 @@ def test_a_failing_design_function_is_named_by_its_path():
         "KeyError",
         "_design/net/views/v/map raised KeyError: 'bias' (line 2) with doc._id n1",
     ]
+
+
+def test_a_list_start_json_cannot_hold_names_the_list():
+    fun = "def fun(head, req):\n    start({'headers': {'X': {1}}})\n    get_row()\n"
+    answer = replies(teach(lists={"l": fun}), call(["lists", "l"], [{}, {}]), ["reset"])
+    assert answer[1] == [
+        "error",
+        "invalid_value",
+        "_design/net/lists/l start: Type is not JSON serializable: set",
+    ]
+    assert answer[2] is True
