@@ -18,7 +18,8 @@ TIMEOUT = 30
 
 def without_credentials(url: str) -> str:
     parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=parts.hostname + f":{parts.port}"))
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=host))
 
 
 def source(text: str) -> str:
