@@ -37,7 +37,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=env("HOST", "127.0.0.1"),
         help="address to bind [$DEVCOUCH_HOST]",
     )
-    add("--port", type=int, default=int(env("PORT", 5984)), help="[$DEVCOUCH_PORT]")
+    add(
+        "--port",
+        type=int,
+        default=env("PORT", "5984"),
+        help="port to listen on [$DEVCOUCH_PORT]",
+    )
     add(
         "--data",
         default=env("DATA", "data/devcouch"),
@@ -56,7 +61,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     add(
         "--os-process-timeout",
         type=int,
-        default=int(env("OS_PROCESS_TIMEOUT", 5000)),
+        default=env("OS_PROCESS_TIMEOUT", "5000"),
         help="ms a query server may take to answer [$DEVCOUCH_OS_PROCESS_TIMEOUT]",
     )
     add(
@@ -68,16 +73,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     add(
         "--query-servers",
         type=int,
-        default=int(env("QUERY_SERVERS", 4)),
+        default=env("QUERY_SERVERS", "4"),
         help="most query server processes at once [$DEVCOUCH_QUERY_SERVERS]",
     )
     add("--quiet", action="store_true", help="log only warnings and errors")
     return parser.parse_args(argv)
 
 
-def fail(message: str) -> None:
+def fail(message: str, status: int = 1) -> None:
     print(f"Error: {message}", file=sys.stderr)
-    sys.exit(1)
+    sys.exit(status)
 
 
 def check_port(host: str, port: int) -> None:
@@ -101,7 +106,7 @@ def check_data_dir(data: Path) -> None:
 
 def admin_of(value: str | None) -> tuple[str, str]:
     if not value or ":" not in value:
-        fail("an admin is needed: --admin USER:PASSWORD (or $DEVCOUCH_ADMIN)")
+        fail("an admin is needed: --admin USER:PASSWORD (or $DEVCOUCH_ADMIN)", 2)
     name, _, password = value.partition(":")
     return name, password
 
