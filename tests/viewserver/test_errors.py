@@ -542,3 +542,28 @@ def test_a_list_start_json_cannot_hold_names_the_list():
         "_design/net/lists/l start: Type is not JSON serializable: set",
     ]
     assert answer[2] is True
+
+
+@pytest.mark.parametrize(
+    "path, args, code",
+    [
+        (["shows", "f"], [{}, {}], "render_error"),
+        (["updates", "f"], [{}, {"method": "POST"}], "render_error"),
+        (["lists", "f"], [{}, {}], "render_error"),
+        (["filters", "f"], [[{}], {}], "ZeroDivisionError"),
+        (["views", "f", "map"], [[{}]], "ZeroDivisionError"),
+        (["validate_doc_update"], [{}, None, {}, {}], "ZeroDivisionError"),
+        (["rewrites"], [{}], "ZeroDivisionError"),
+    ],
+)
+def test_every_kind_of_design_function_that_raises_is_an_error_naming_it(
+    path, args, code
+):
+    fields = "def fun(*args):\n    1 / 0\n"
+    for part in reversed(path):
+        fields = {part: fields}
+    answer = replies(teach(**fields), call(path, args), ["reset"])
+    name = "/".join(["_design/net", *path])
+    assert answer[1][:2] == ["error", code]
+    assert answer[1][2].startswith(f"{name} raised ZeroDivisionError: division by zero")
+    assert answer[2] is True
