@@ -232,6 +232,10 @@ def test_evaluate_refuses_bad_queries(net):
     assert "input_x" in bad_value.json()["reason"]
     unknown = design(net, "_list/evaluate/inputs", reduce="false", input_q="1")
     assert "input_q" in unknown.json()["reason"]
+    for steps in ("0", "two", "\u00b2"):
+        bad_steps = design(net, "_list/evaluate/inputs", reduce="false", steps=steps)
+        assert bad_steps.status_code == 400, bad_steps.text
+        assert "steps must be a positive whole number" in bad_steps.json()["reason"]
 
 
 # filters/neurons

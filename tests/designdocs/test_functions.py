@@ -246,7 +246,14 @@ def test_evaluate_an_unknown_input(functions, seeds):
 
 @pytest.mark.parametrize(
     "query",
-    [{"input_x": "abc"}, {"steps": "0"}, {"steps": "two"}, {"reduce": "true"}],
+    [
+        {"input_x": "abc"},
+        {"steps": "0"},
+        {"steps": "two"},
+        {"steps": "\u00b2"},
+        {"steps": ["2", "3"]},
+        {"reduce": "true"},
+    ],
 )
 def test_evaluate_refuses_a_bad_query_with_400(functions, seeds, query):
     response, body = evaluated(functions, seeds, query)

@@ -58,15 +58,22 @@ def error_body(reason):
     return json.dumps({"error": "bad_request", "reason": reason})
 
 
+def positive_whole(text):
+    # isdigit() alone would pass "²", which int() refuses; a repeated
+    # parameter may arrive as a list.
+    number = int(text) if isinstance(text, str) and text.isdecimal() else 0
+    if number < 1:
+        raise BadQuery(f"steps must be a positive whole number, not {text!r}")
+    return number
+
+
 def read_query(query, model):
     """(inputs as floats, steps or None) from the query string."""
     if query.get("reduce") != "false":
         raise BadQuery("query the inputs view with reduce=false")
     steps = query.get("steps")
     if steps is not None:
-        if not steps.isdigit() or int(steps) < 1:
-            raise BadQuery(f"steps must be a positive whole number, not {steps!r}")
-        steps = int(steps)
+        steps = positive_whole(steps)
     inputs = {}
     for name, value in query.items():
         if name in VIEW_PARAMETERS or name == "steps":
