@@ -319,3 +319,16 @@ def test_compiled_design_functions_survive_reset():
     )
     assert session.logs == ["compiled"]
     assert session.replies[1:] == [["resp", {"body": "x"}], True, session.replies[1]]
+
+
+def test_a_map_source_is_compiled_once_across_resets():
+    fun = "log('compiled')\ndef fun(doc):\n    yield 1, 1\n"
+    session = run(
+        ["add_fun", fun],
+        ["map_doc", {}],
+        ["reset"],
+        ["add_fun", fun],
+        ["map_doc", {}],
+    )
+    assert session.logs == ["compiled"]
+    assert session.replies == [True, [[[1, 1]]], True, True, [[[1, 1]]]]
