@@ -140,6 +140,13 @@ FUNCTIONS = {
     ),
     "error": "def fun(doc, req):\n    raise QueryError('error_key', 'testing')\n",
     "fatal": "def fun(doc, req):\n    raise FatalError('error_key', 'testing')\n",
+    "rewrite-basic": source(
+        """
+        def fun(req):
+            if req["path"][-1] == "foo":
+                return {"path": "_show/simple/" + req["path"][-1], "method": "GET"}
+        """
+    ),
 }
 
 
@@ -280,6 +287,17 @@ def test_update_should_return_a_doc_and_a_resp_body(shared_server):
     assert up == "up"
     assert doc == {"foo": "gnarly", "world": "hello"}
     assert resp["body"] == "hello doc"
+
+
+def test_rewrite_should_dispatch_or_say_there_is_no_rule(shared_server):
+    # Not in the Ruby specification, which predates rewrite functions; the
+    # same shape, since CouchDB 3 sends them to the query server too.
+    ddoc = make_ddoc(["rewrites"], FUNCTIONS["rewrite-basic"])
+    teach_ddoc(shared_server, ddoc)
+    hit = ddoc_run(shared_server, ddoc, ["rewrites"], [{"path": ["db", "foo"]}])
+    assert hit == ["ok", {"path": "_show/simple/foo", "method": "GET"}]
+    miss = ddoc_run(shared_server, ddoc, ["rewrites"], [{"path": ["db", "bar"]}])
+    assert miss == ["no_dispatch_rule"]
 
 
 LISTS = {
