@@ -154,6 +154,8 @@ def check_xor(demo: Demo) -> None:
 def plot_loss(demo: Demo) -> None:
     """Draw the run's loss curve with `couchnet plot` under data/."""
     out = PROJECT / "data" / "xor_loss.png"
+    # With COUCHDB_URL set no devcouch has made data/ yet.
+    out.parent.mkdir(exist_ok=True)
     demo.couchnet("plot", demo.results["run"], "--out", str(out))
     demo.console.print(f"loss curve: {out.relative_to(PROJECT)}", highlight=False)
 
