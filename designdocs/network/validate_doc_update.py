@@ -51,7 +51,8 @@ def check_neuron(doc, model):
                 f"neuron {name}: input {position} {shown(entry)}: {problem}"
             )
     activation = doc.get("activation")
-    if activation is not None and activation not in model.ACTIVATIONS:
+    known_name = isinstance(activation, str) and activation in model.ACTIVATIONS
+    if activation is not None and not known_name:
         known = ", ".join(sorted(model.ACTIVATIONS))
         raise Forbidden(f"neuron {name}: activation {shown(activation)} is not {known}")
     if "increment" in doc and not is_number(doc["increment"]):

@@ -64,6 +64,7 @@ def test_the_seed_neurons_are_accepted(net):
         ),
         ({"_id": "h", "inputs": [{"weight": 1}]}, "node must be a non-empty string"),
         ({"_id": "h", "inputs": 3}, "inputs must be a list"),
+        ({"_id": "h", "inputs": [], "activation": ["tanh"]}, 'activation ["tanh"]'),
         ({"_id": "r", "type": "training_run", "state": "?", "epochs": []}, "state"),
     ],
 )

@@ -62,6 +62,8 @@ def test_accepts(validate, doc):
             'neuron "h1": input 2 {"node": "y", "weight": null}',
         ),
         (neuron(activation="softmax"), 'activation "softmax" is not'),
+        (neuron(activation=["tanh"]), 'activation ["tanh"] is not'),
+        (neuron(activation={"name": "tanh"}), 'activation {"name": "tanh"} is not'),
         (neuron(increment="7"), "increment must be a number"),
         (
             {"_id": "r", "type": "training_run", "state": "done", "epochs": []},
