@@ -69,6 +69,13 @@ def test_apply_deltas_refuses_a_source_read_twice(apply_deltas):
     assert "more than once" in response["json"]["reason"]
 
 
+def test_apply_deltas_skips_an_entry_stored_before_validation(apply_deltas):
+    inputs = [{"node": ["x"], "weight": 1}, {"node": "y", "weight": 2}]
+    neuron = {"_id": "h", "inputs": inputs}
+    doc, response = apply_deltas(neuron, request({"deltas": {"y": 0.5}}))
+    assert doc["inputs"][1]["weight"] == 2.5 and response["json"]["ok"]
+
+
 def test_apply_deltas_refuses_a_body_that_is_not_json(apply_deltas, seeds):
     doc, response = apply_deltas(seeds[1], request(id="1") | {"body": "{"})
     assert (doc, response["code"]) == (None, 400)

@@ -45,8 +45,9 @@ def input_positions(doc, deltas):
     """{source: index in doc["inputs"]}, refusing unknown or ambiguous ones."""
     found = {}
     for index, entry in enumerate(doc["inputs"]):
-        if isinstance(entry, dict) and entry.get("node") in deltas:
-            found.setdefault(entry["node"], []).append(index)
+        node = entry.get("node") if isinstance(entry, dict) else None
+        if isinstance(node, str) and node in deltas:
+            found.setdefault(node, []).append(index)
     unknown = sorted(set(deltas) - set(found))
     if unknown:
         reason = f"neuron {doc['_id']!r} has no input from {', '.join(unknown)}"
