@@ -91,8 +91,14 @@ def external_response(resp, default_status: int = 200) -> Response:
     else:
         body = str(resp.get("body", "")).encode()
         headers.setdefault("Content-Type", HTML_TYPE)
-    status = int(resp.get("code") or default_status)
-    return Response(body, status, headers=headers)
+    return Response(body, status_of(resp, default_status), headers=headers)
+
+
+def status_of(resp: dict, default: int) -> int:
+    code = resp.get("code") or default
+    if not isinstance(code, int) or not 100 <= code <= 599:
+        raise CouchError(500, "render_error", f"invalid response code: {code!r}")
+    return code
 
 
 def function_error(error: QueryServerError) -> CouchError:
@@ -220,7 +226,7 @@ def run_list(proc, ddoc: dict, name: str, head: dict, rows: list[str], request):
     headers = {str(k): str(v) for k, v in (resp_head.get("headers") or {}).items()}
     headers.setdefault("Content-Type", HTML_TYPE)
     body = "".join(str(c) for c in chunks).encode()
-    return Response(body, int(resp_head.get("code") or 200), headers=headers)
+    return Response(body, status_of(resp_head, 200), headers=headers)
 
 
 # -- _info -------------------------------------------------------------------
