@@ -135,6 +135,13 @@ def test_push_creates_then_leaves_then_updates(folder, target):
     assert result.output.startswith("updated   _design/demo  2-")
 
 
+def test_push_takes_server_and_database_from_the_environment(folder, target):
+    env = {"COUCHDB_URL": target[1], "COUCHNET_DB": target[3]}
+    result = CliRunner(env=env).invoke(cli, ["push", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert couch_for(target).get("_design/demo")["language"] == "python"
+
+
 def test_push_retries_after_a_concurrent_edit(folder, target, monkeypatch):
     assert run(str(folder), *target).exit_code == 0
     write(folder, {"shows/page.py": "def page(doc, req):\n    return 'new'\n"})
