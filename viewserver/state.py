@@ -85,6 +85,7 @@ class State:
     def set_lib(self, lib: dict) -> None:
         """Use ``lib`` (a design doc's views.lib) for the next map functions."""
         lib = lib if isinstance(lib, dict) else {}
+        self.has_lib = bool(lib)
         self.lib_key = orjson.dumps(lib, option=orjson.OPT_SORT_KEYS)
         namespace = self.map_namespaces.get(self.lib_key)
         if namespace is None:

@@ -34,11 +34,37 @@ def add_fun(state: State, source: str) -> bool:
     key = (state.lib_key, source)
     function = state.compiled_maps.get(key)
     if function is None:
-        # CouchDB sends the source alone: the view's name is not known here.
-        function = compile_or_error(source, "map function", state.map_namespace)
+        function = compile_map(state, source)
         remember(state.compiled_maps, key, function)
     state.map_functions.append(function)
     return True
+
+
+def compile_map(state: State, source: str):
+    """The map function of ``source``; see :func:`missing_library`."""
+    try:
+        # CouchDB sends the source alone: the view's name is not known here.
+        return compile_or_error(source, "map function", state.map_namespace)
+    except QueryError as exc:
+        if exc.code != "invalid_require_path" or state.has_lib:
+            raise
+        return missing_library(exc.reason)
+
+
+def missing_library(reason: str):
+    """A map function that fails on every document because ``require`` did.
+
+    CouchDB checks the map functions of a design document being saved with
+    ``add_fun`` alone, never ``add_lib``, so a top-level
+    ``require("views/lib/...")`` cannot be resolved then; refusing it would
+    make the design document impossible to save. The failure shows at map
+    time instead, logged per document, as a require inside the function would.
+    """
+
+    def fun(doc: dict) -> None:
+        raise LookupError(reason)
+
+    return fun
 
 
 def map_doc(state: State, doc: dict) -> bytes:

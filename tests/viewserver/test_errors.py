@@ -567,3 +567,36 @@ def test_every_kind_of_design_function_that_raises_is_an_error_naming_it(
     assert answer[1][:2] == ["error", code]
     assert answer[1][2].startswith(f"{name} raised ZeroDivisionError: division by zero")
     assert answer[2] is True
+
+
+REQUIRES_LIB = "neuron = require('views/lib/neuron')\ndef fun(doc):\n    yield 1, 1\n"
+
+
+def test_add_fun_without_add_lib_accepts_a_top_level_views_lib_require():
+    # As CouchDB checks a design document being saved: add_fun, no add_lib.
+    session = run(["reset"], ["add_fun", REQUIRES_LIB], ["map_doc", {"_id": "n1"}])
+    assert session.replies == [True, True, [[]]]
+    assert session.logs == [
+        "map function 0 raised LookupError: require('views/lib/neuron'):"
+        " no 'views/lib/neuron' found with doc._id n1"
+    ]
+
+
+def test_a_views_lib_require_missing_from_the_added_library_is_an_error():
+    answer = replies(["add_lib", {"other": "X = 1\n"}], ["add_fun", REQUIRES_LIB])
+    assert answer[1] == [
+        "error",
+        "invalid_require_path",
+        "require('views/lib/neuron'): no 'views/lib/neuron' found",
+    ]
+
+
+def test_the_same_source_works_once_its_library_is_added():
+    answer = replies(
+        ["add_fun", REQUIRES_LIB],
+        ["reset"],
+        ["add_lib", {"neuron": "X = 1\n"}],
+        ["add_fun", REQUIRES_LIB],
+        ["map_doc", {"_id": "n1"}],
+    )
+    assert answer == [True, True, True, True, [[[1, 1]]]]
