@@ -44,6 +44,9 @@ DB_NAME_RULES = (
     "Only lowercase characters (a-z), digits (0-9), and any of the characters"
     " _, $, (, ), +, -, and / are allowed. Must begin with a letter."
 )
+# Bodies of this many older revisions of a document stay readable by ?rev=;
+# older ones are dropped every so many writes, revision ids kept.
+BODIES_KEPT = 20
 # CouchDB 3.x makes a new database admin-only until its _security changes.
 ADMIN_ONLY = {"members": {"roles": ["_admin"]}, "admins": {"roles": ["_admin"]}}
 
@@ -223,7 +226,8 @@ class Database:
             return found
         with self.reader() as conn:
             return conn.execute(
-                "SELECT rev, deleted, body FROM revs WHERE id = ? AND rev = ?",
+                "SELECT rev, deleted, body FROM revs WHERE id = ? AND rev = ?"
+                " AND body != ''",
                 (doc_id, rev),
             ).fetchone()
 
@@ -297,6 +301,8 @@ class Database:
             conn.execute(
                 "INSERT OR REPLACE INTO revs VALUES (?, ?, ?, ?, ?)", (edit.id, *row)
             )
+            if pos % BODIES_KEPT == 0:
+                self._compact(conn, edit.id, pos - BODIES_KEPT)
         conn.execute(
             "INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?, ?)",
             (
@@ -309,6 +315,16 @@ class Database:
             ),
         )
         return seq
+
+    @staticmethod
+    def _compact(conn: sqlite3.Connection, doc_id: str, below: int) -> None:
+        # As CouchDB's compaction does, old bodies go and the revision ids
+        # stay: `?rev=` of such a revision is then `missing`.
+        conn.execute(
+            "UPDATE revs SET body = '' WHERE id = ? AND body != ''"
+            " AND CAST(substr(rev, 1, instr(rev, '-') - 1) AS INTEGER) < ?",
+            (doc_id, below),
+        )
 
     @staticmethod
     def _rev_matches(row, edit: Edit) -> bool:

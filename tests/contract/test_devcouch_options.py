@@ -134,3 +134,19 @@ def test_a_query_server_killed_while_idle_is_replaced(server, tmp_path):
     response = requests.get(f"{server}/db/_design/x/_view/v", timeout=T)
     assert response.status_code == 200, response.text
     assert response.json()["rows"][0]["key"] == 1
+
+
+@pytest.mark.parametrize("server", [([], None)], indirect=True)
+def test_old_revision_bodies_are_compacted_away(server):
+    requests.put(f"{server}/db", timeout=T)
+    revs = [requests.put(f"{server}/db/doc", json={"n": 0}, timeout=T).json()["rev"]]
+    session = requests.Session()
+    for n in range(1, 45):
+        body = {"_rev": revs[-1], "n": n}
+        revs.append(session.put(f"{server}/db/doc", json=body, timeout=T).json()["rev"])
+    first = session.get(f"{server}/db/doc", params={"rev": revs[0]}, timeout=T)
+    assert first.status_code == 404
+    previous = session.get(f"{server}/db/doc", params={"rev": revs[-2]}, timeout=T)
+    assert previous.json()["n"] == 43
+    history = session.get(f"{server}/db/doc", params={"revs": "true"}, timeout=T)
+    assert len(history.json()["_revisions"]["ids"]) == 45
