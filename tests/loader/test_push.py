@@ -1,10 +1,13 @@
 """Building design documents from folders, and `couchnet push`."""
 
 import json
+import tomllib
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
+import setuptools
 from click.testing import CliRunner
 
 from loader import push as push_module
@@ -89,6 +92,18 @@ def test_check_names_file_and_line(folder, files, message):
     write(folder, files)
     with pytest.raises(DesignDocError, match=message):
         check(build(folder))
+
+
+def test_an_installed_couchnet_carries_the_design_documents():
+    # The loader reads designdocs/ beside its own package, installed or not.
+    project = Path(__file__).resolve().parents[2]
+    config = tomllib.loads((project / "pyproject.toml").read_text())
+    include = config["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = setuptools.find_namespace_packages(str(project), include=include)
+    for folder in push_module.default_folders():
+        for path in folder.rglob("*.py"):
+            package = path.parent.relative_to(project).as_posix().replace("/", ".")
+            assert package in packages, path
 
 
 def test_the_network_compiles():
