@@ -110,9 +110,14 @@ def serve_stdio() -> int:
     """Serve on file descriptors 0 and 1, as CouchDB starts the process.
 
     Anything else that writes to ``sys.stdout`` (a library's ``print()``)
-    becomes log lines, so stdout carries the protocol alone.
+    becomes log lines, so stdout carries the protocol alone. Replies go to a
+    private copy of descriptor 1, and descriptor 1 itself now leads to
+    stderr: what C code or a child process started by a design function
+    writes there cannot break the protocol either.
     """
-    output = Output(fd_writer(1))
+    protocol = os.dup(1)
+    os.dup2(2, 1)
+    output = Output(fd_writer(protocol))
     reader = LineReader(lambda size: os.read(0, size), output.flush)
     sys.stdout = LogStream(output)
     tune_garbage_collector()

@@ -164,3 +164,24 @@ def test_raw_utf8_outside_the_bmp_in_and_out(start_server):
     server.process.stdin.flush()
     reply = server.process.stdout.readline()
     assert reply == '[[["neuron-🧠-𝔵","Gewicht ≈ ½"]]]\n'.encode()
+
+
+def test_writes_to_descriptor_1_and_child_processes_go_to_stderr(start_server):
+    noisy = source(
+        """
+        import os
+        import subprocess
+        import sys
+
+        def fun(doc):
+            os.write(1, b"raw write\\n")
+            subprocess.run([sys.executable, "-c", "print('from a child')"])
+            yield doc["_id"], 1
+        """
+    )
+    server = start_server()
+    assert server.run(["add_fun", noisy]) is True
+    assert server.run(["map_doc", NEURON]) == [[["n1", 1]]]
+    assert server.close() == 0
+    assert server.process.stdout.read() == b""
+    assert server.process.stderr.read() == b"raw write\nfrom a child\n"
