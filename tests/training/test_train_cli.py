@@ -244,3 +244,10 @@ def test_a_progress_bar_only_on_a_terminal(couchnet, db_url):
 
     shown, _ = on_terminal(db_url, *train, "--json")
     assert set(json.loads(shown)) == {"run", "epochs", "loss", "accuracy"}
+
+
+@pytest.mark.parametrize("command", ["train", "runs", "plot"])
+def test_help_has_an_example(command):
+    result = CliRunner().invoke(cli, [command, "--help"])
+    assert result.exit_code == 0
+    assert "Example" in result.output and f"couchnet {command} " in result.output
