@@ -332,3 +332,20 @@ def test_a_map_source_is_compiled_once_across_resets():
     )
     assert session.logs == ["compiled"]
     assert session.replies == [True, [[[1, 1]]], True, True, [[[1, 1]]]]
+
+
+def test_print_in_design_functions_and_reduces_becomes_log_lines():
+    show = "def fun(doc, req):\n    print('showing', doc['_id'])\n    return 'x'\n"
+    count = "def fun(keys, values):\n    print(len(values), 'values')\n    return 0\n"
+    session = run(
+        teach(shows={"s": show}),
+        call(["shows", "s"], [{"_id": "n1"}, {}]),
+        ["reduce", [count], [[["k", "d"], 1]]],
+    )
+    assert session.lines == [
+        True,
+        ["log", "showing n1"],
+        ["resp", {"body": "x"}],
+        ["log", "1 values"],
+        [True, [0]],
+    ]
