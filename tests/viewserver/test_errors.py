@@ -600,3 +600,29 @@ def test_the_same_source_works_once_its_library_is_added():
         ["map_doc", {"_id": "n1"}],
     )
     assert answer == [True, True, True, True, [[[1, 1]]]]
+
+
+def test_dates_uuids_enums_and_dataclasses_are_written_as_orjson_writes_them():
+    fun = source(
+        """
+        import dataclasses, datetime, enum, uuid
+
+        @dataclasses.dataclass
+        class Weight:
+            value: float
+
+        class Kind(enum.Enum):
+            NEURON = "neuron"
+
+        def fun(doc):
+            yield datetime.date(2026, 1, 2), uuid.UUID(int=5)
+            yield Kind.NEURON, Weight(0.5)
+        """
+    )
+    session = run(["add_fun", fun], ["map_doc", {"_id": "n1"}])
+    assert session.lines[-1] == [
+        [
+            ["2026-01-02", "00000000-0000-0000-0000-000000000005"],
+            ["neuron", {"value": 0.5}],
+        ]
+    ]
