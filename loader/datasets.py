@@ -96,7 +96,7 @@ def load_dataset(spec: str, network: Network) -> Dataset:
     else:
         raise DataError(f"unknown dataset {spec!r}: use xor, digits or a CSV file")
     check_fits(dataset, network)
-    return dataset
+    return in_network_order(dataset, network)
 
 
 def xor() -> Dataset:
@@ -164,6 +164,25 @@ def check_fits(dataset: Dataset, network: Network) -> None:
                 f"({names_text(wanted)}); the network has {len(have)} "
                 f"({names_text(have)})"
             )
+
+
+def in_network_order(dataset: Dataset, network: Network) -> Dataset:
+    """The same rows, their columns in the order of the network's neurons."""
+    inputs = [dataset.input_names.index(name) for name in network.input_names]
+    outputs = [dataset.output_names.index(name) for name in network.output_names]
+
+    def columns(array: np.ndarray | None, chosen: list[int]) -> np.ndarray | None:
+        return None if array is None else array[:, chosen]
+
+    return replace(
+        dataset,
+        input_names=list(network.input_names),
+        output_names=list(network.output_names),
+        inputs=columns(dataset.inputs, inputs),
+        targets=columns(dataset.targets, outputs),
+        test_inputs=columns(dataset.test_inputs, inputs),
+        test_targets=columns(dataset.test_targets, outputs),
+    )
 
 
 def names_text(names: list[str], shown: int = 4) -> str:

@@ -29,6 +29,16 @@ def test_xor_is_four_rows_of_signs():
     assert data.test_inputs is None
 
 
+def test_features_reach_the_neurons_they_are_named_after():
+    # A network may list its neurons in any order; names decide, not positions.
+    network = layered([2, 2, 1])
+    network.input_names = ["input_1", "input_0"]
+    data = load_dataset("xor", network)
+    assert data.input_names == ["input_1", "input_0"]
+    assert data.inputs.tolist() == [[-1, -1], [1, -1], [-1, 1], [1, 1]]
+    assert data.targets.tolist() == [[-1], [1], [1], [-1]]
+
+
 def test_digits_holds_out_a_quarter_with_one_output_per_class():
     data = load_dataset("digits", layered([64, 4, 10]))
     total = len(data.inputs) + len(data.test_inputs)
