@@ -7,7 +7,8 @@
 The folder name is the id (`_design/network`) and `language` is "python".
 Every Python file is checked locally before anything is sent: libraries
 (`lib/...`, `views/lib/...`) must parse; any other Python file must compile
-into a design function the way the query server compiles it.
+into a design function, libraries it requires included, exactly as the query
+server compiles it (viewserver.design.check_design_doc).
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 
-from viewserver.compiler import CompilationError, compile_function
+from viewserver.design import check_design_doc
 
 LANGUAGE = "python"
 # Noise that editors and Python itself leave in a folder.
@@ -122,18 +122,18 @@ def is_library(key: tuple[str, ...]) -> bool:
 
 
 def check(design: DesignDoc) -> None:
-    """Compile every Python file; raise DesignDocError naming file and line."""
-    namespace = compile_namespace(design.doc)
-    for key, path in sorted(design.sources.items()):
-        source = lookup(design.doc, key)
-        name = str(path)
+    """Compile every Python file as the query server would; raise
+    DesignDocError naming each broken file and line."""
+    problems = []
+    for key, path in design.sources.items():
         if is_library(key):
-            check_syntax(source, name)
-            continue
-        try:
-            compile_function(source, name, namespace)
-        except CompilationError as exc:
-            raise DesignDocError(str(exc)) from None
+            problems += syntax_problems(lookup(design.doc, key), str(path))
+    for where, reason in check_design_doc(design.doc).items():
+        path = design.sources.get(tuple(where.split("/")), where)
+        reason = reason.removeprefix(f"{design.id}/{where}: ")
+        problems.append(f"{path}: {reason}")
+    if problems:
+        raise DesignDocError("\n".join(sorted(problems)))
 
 
 def lookup(doc: dict, key: tuple[str, ...]):
@@ -143,37 +143,10 @@ def lookup(doc: dict, key: tuple[str, ...]):
     return node
 
 
-def check_syntax(source: str, name: str) -> None:
+def syntax_problems(source: str, name: str) -> list[str]:
+    """A library runs only when required; its syntax is checked on its own."""
     try:
         compile(source, name, "exec")
     except SyntaxError as exc:
-        raise DesignDocError(f"{name}: {exc.msg} at line {exc.lineno}") from None
-
-
-def compile_namespace(doc: dict) -> dict:
-    """Globals a design function may touch while its top level runs."""
-
-    def inert(*args, **kwargs):
-        return None
-
-    namespace = {name: inert for name in ("emit", "log", "start", "send", "get_row")}
-    namespace["Forbidden"] = namespace["Unauthorized"] = Exception
-    namespace["ddoc"] = doc
-    namespace["require"] = local_require(doc, namespace)
-    return namespace
-
-
-def local_require(doc: dict, namespace: dict):
-    """`require("lib/name")` resolved inside the design document being built."""
-    cache: dict[str, ModuleType] = {}
-
-    def require(path: str) -> ModuleType:
-        if path not in cache:
-            module = ModuleType(path)
-            module.__dict__.update(namespace)
-            cache[path] = module
-            source = lookup(doc, tuple(path.split("/")))
-            exec(compile(source, path, "exec"), module.__dict__)
-        return cache[path]
-
-    return require
+        return [f"{name}: {exc.msg} at line {exc.lineno}"]
+    return []

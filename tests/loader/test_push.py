@@ -86,12 +86,35 @@ def test_build_refuses(folder, files, message):
         ({"shows/page.py": "x = 1\n"}, "page.py: no function .* line 1"),
         ({"lib/model.py": "def double(x)\n"}, "model.py: .* line 1"),
         ({"shows/page.py": "import no_such_module\ndef f(d, r): pass\n"}, "line 1"),
+        (
+            {
+                "lib/model.py": "FACTOR = 2\nBROKEN = 1 / 0\n",
+                "shows/page.py": "model = require('lib/model')\ndef f(d, r): pass\n",
+            },
+            "page.py: require.*lib/model.*ZeroDivisionError.* line 2",
+        ),
     ],
 )
 def test_check_names_file_and_line(folder, files, message):
     write(folder, files)
     with pytest.raises(DesignDocError, match=message):
         check(build(folder))
+
+
+def test_check_reports_every_broken_file(folder):
+    write(folder, {"shows/page.py": "x = 1\n", "views/ids/map.py": "def f(doc:\n"})
+    with pytest.raises(DesignDocError) as broken:
+        check(build(folder))
+    page, view = str(broken.value).splitlines()
+    assert page.startswith(f"{folder / 'shows' / 'page.py'}: no function")
+    assert view.startswith(f"{folder / 'views' / 'ids' / 'map.py'}: ")
+    assert view.endswith("at line 1")
+
+
+def test_check_accepts_a_relative_require_as_the_server_does(folder):
+    page = "model = require('./lib/model')\ndef page(doc, req):\n    return 'hi'\n"
+    write(folder, {"shows/page.py": page})
+    check(build(folder))
 
 
 def test_an_installed_couchnet_carries_the_design_documents():
