@@ -4,11 +4,14 @@
 class CouchError(Exception):
     """An error that becomes `{"error": ..., "reason": ...}` with a status."""
 
-    def __init__(self, status: int, error: str, reason: str):
+    def __init__(
+        self, status: int, error: str, reason: str, headers: dict | None = None
+    ):
         super().__init__(f"{status} {error}: {reason}")
         self.status = status
         self.error = error
         self.reason = reason
+        self.headers = headers or {}
 
     def body(self) -> dict:
         return {"error": self.error, "reason": self.reason}
@@ -35,7 +38,9 @@ def forbidden(reason: str) -> CouchError:
 
 
 def method_not_allowed(allowed: str) -> CouchError:
-    return CouchError(405, "method_not_allowed", f"Only {allowed} allowed")
+    """CouchDB's 405, with the `Allow` header naming the methods."""
+    reason = f"Only {allowed} allowed"
+    return CouchError(405, "method_not_allowed", reason, {"Allow": allowed})
 
 
 class QueryServerError(CouchError):

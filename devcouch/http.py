@@ -116,5 +116,5 @@ def stream_response(
     )
 
 
-def error_response(error: CouchError, headers: dict | None = None) -> Response:
-    return json_response(error.body(), error.status, headers)
+def error_response(error: CouchError) -> Response:
+    return json_response(error.body(), error.status, error.headers)

@@ -39,6 +39,8 @@ def dispatch(couch, req: Request):
         handler = SERVER_ROUTES.get(head)
         if head == "_utils":
             raise not_found("devcouch has no Fauxton; Apache CouchDB serves one")
+        if handler is None and path == [head] and req.method == "PUT":
+            check_db_name(head)  # as CouchDB, creating `_name` is a bad name
         if handler is None or len(path) > 1:
             raise not_found("Database does not exist.")
         return handler(couch, req)

@@ -38,11 +38,16 @@ def test_create_twice_is_412(db_url):
     assert response.json()["error"] == "file_exists"
 
 
-@pytest.mark.parametrize("name", ["Upper", "1starts_with_digit", "has space", "a*b"])
+@pytest.mark.parametrize(
+    "name", ["Upper", "1starts_with_digit", "has space", "a*b", "_reserved"]
+)
 def test_illegal_database_names(couch_url, name):
     response = requests.put(f"{couch_url}/{requests.utils.quote(name)}", timeout=T)
     assert response.status_code == 400
     assert response.json()["error"] == "illegal_database_name"
+    reason = response.json()["reason"]
+    assert reason.startswith(f"Name: '{name}'. Only lowercase characters (a-z)")
+    assert reason.endswith("Must begin with a letter.")
 
 
 def test_name_with_slash_and_specials(couch_url):

@@ -23,6 +23,14 @@ def test_all_dbs_lists_new_database_for_admin_only(couch_url, db_url, anon_url):
     assert anonymous.json()["error"] == "unauthorized"
 
 
+def test_wrong_method_is_405_naming_the_allowed_ones(couch_url):
+    response = requests.post(f"{couch_url}/_up", timeout=T)
+    assert response.status_code == 405
+    assert response.json()["error"] == "method_not_allowed"
+    assert "GET" in response.headers["Allow"]
+    assert response.json()["reason"] == f"Only {response.headers['Allow']} allowed"
+
+
 def test_uuids_are_unique_hex(couch_url):
     response = requests.get(f"{couch_url}/_uuids", params={"count": 5}, timeout=T)
     uuids = response.json()["uuids"]
