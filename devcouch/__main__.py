@@ -21,8 +21,33 @@ from .app import build
 log = logging.getLogger("devcouch")
 
 
-def env(name: str, default=None):
-    return os.environ.get(f"DEVCOUCH_{name}", default)
+QUERY_SERVER = f"{shlex.quote(sys.executable)} -m viewserver"
+
+
+def positive(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise ValueError(text)
+    return number
+
+
+positive.__name__ = "positive number"  # how argparse names it in an error
+
+# flag, metavar, type, default, help; each also read from $DEVCOUCH_<FLAG>.
+OPTIONS = [
+    ("--host", "ADDRESS", str, "127.0.0.1", "address to bind"),
+    ("--port", "PORT", int, "5984", "port to listen on; refuses one that is taken"),
+    ("--data", "DIR", str, "data/devcouch", "data folder; must be writable"),
+    ("--admin", "USER:PASSWORD", str, None, "the server admin (required)"),
+    ("--query-server", "COMMAND", str, QUERY_SERVER, "query server command line"),
+    ("--os-process-timeout", "MS", positive, "5000", "ms a query server may take"),
+    ("--reduce-limit", "{true,false,log}", str, "true", "reduce_limit sent in reset"),
+    ("--query-servers", "N", positive, "4", "most query server processes at once"),
+]
+
+
+def env_name(flag: str) -> str:
+    return "DEVCOUCH_" + flag.removeprefix("--").replace("-", "_").upper()
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -31,52 +56,22 @@ def parse_args(argv=None) -> argparse.Namespace:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add = parser.add_argument
-    add(
-        "--host",
-        default=env("HOST", "127.0.0.1"),
-        help="address to bind [$DEVCOUCH_HOST]",
+    for flag, metavar, kind, default, text in OPTIONS:
+        shown = f"; default {default}" if default is not None else ""
+        parser.add_argument(
+            flag,
+            metavar=metavar,
+            type=kind,
+            default=os.environ.get(env_name(flag), default),
+            choices=["true", "false", "log"] if flag == "--reduce-limit" else None,
+            help=f"{text}{shown} [${env_name(flag)}]",
+        )
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        default=os.environ.get("DEVCOUCH_QUIET", "") not in ("", "0", "false"),
+        help="log only warnings and errors, not each request [$DEVCOUCH_QUIET=1]",
     )
-    add(
-        "--port",
-        type=int,
-        default=env("PORT", "5984"),
-        help="port to listen on [$DEVCOUCH_PORT]",
-    )
-    add(
-        "--data",
-        default=env("DATA", "data/devcouch"),
-        help="data folder [$DEVCOUCH_DATA]",
-    )
-    add(
-        "--admin",
-        default=env("ADMIN"),
-        help="USER:PASSWORD of the admin [$DEVCOUCH_ADMIN]",
-    )
-    add(
-        "--query-server",
-        default=env("QUERY_SERVER", f"{shlex.quote(sys.executable)} -m viewserver"),
-        help="command of the Python query server [$DEVCOUCH_QUERY_SERVER]",
-    )
-    add(
-        "--os-process-timeout",
-        type=int,
-        default=env("OS_PROCESS_TIMEOUT", "5000"),
-        help="ms a query server may take to answer [$DEVCOUCH_OS_PROCESS_TIMEOUT]",
-    )
-    add(
-        "--reduce-limit",
-        choices=["true", "false", "log"],
-        default=env("REDUCE_LIMIT", "true"),
-        help="reduce_limit sent to query servers [$DEVCOUCH_REDUCE_LIMIT]",
-    )
-    add(
-        "--query-servers",
-        type=int,
-        default=env("QUERY_SERVERS", "4"),
-        help="most query server processes at once [$DEVCOUCH_QUERY_SERVERS]",
-    )
-    add("--quiet", action="store_true", help="log only warnings and errors")
     return parser.parse_args(argv)
 
 

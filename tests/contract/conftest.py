@@ -5,7 +5,12 @@ and, with COUCHDB_URL set, against Apache CouchDB 3.x with the Python query
 server registered.
 """
 
+import os
+import socket
+import subprocess
+import sys
 import textwrap
+import time
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
@@ -14,6 +19,9 @@ import pytest
 import requests
 
 TIMEOUT = 30
+on_devcouch = pytest.mark.skipif(
+    bool(os.environ.get("COUCHDB_URL")), reason="starts a devcouch of its own"
+)
 
 
 def without_credentials(url: str) -> str:
@@ -99,3 +107,37 @@ def user(couch_url):
     yield name, password
     rev = requests.get(doc_url, timeout=TIMEOUT).json()["_rev"]
     requests.delete(doc_url, params={"rev": rev}, timeout=TIMEOUT)
+
+
+def start_devcouch(folder, *options: str, env: dict | None = None):
+    """A devcouch of the test's own, its data and log in `folder`: (proc, url).
+
+    Started again on the same folder, it finds the same data.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [sys.executable, "-m", "devcouch", "--port", str(port)]
+    command += ["--data", str(folder / "data"), "--admin", "admin:secret", *options]
+    with open(folder / "devcouch.log", "ab") as log:
+        proc = subprocess.Popen(command, stderr=log, env={**os.environ, **(env or {})})
+    url = f"http://admin:secret@127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if requests.get(f"{url}/_up", timeout=1).ok:
+                return proc, url
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    stop(proc)
+    raise RuntimeError((folder / "devcouch.log").read_text(errors="replace"))
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

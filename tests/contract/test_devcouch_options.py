@@ -4,7 +4,6 @@ timeout, and the log. Each test starts a devcouch of its own.
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,12 +11,10 @@ import time
 import pytest
 import requests
 
-from .conftest import source
+from .conftest import on_devcouch, source, start_devcouch, stop
 
 T = 30
-pytestmark = pytest.mark.skipif(
-    bool(os.environ.get("COUCHDB_URL")), reason="options of devcouch itself"
-)
+pytestmark = on_devcouch
 
 GROWING = source(
     """
@@ -28,32 +25,12 @@ GROWING = source(
 EMIT = "def fun(doc):\n    yield doc['k'], 'x' * 40\n"
 
 
-def start(tmp_path, *options: str, env: dict | None = None):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    command = [sys.executable, "-m", "devcouch", "--port", str(port)]
-    command += ["--data", str(tmp_path / "data"), "--admin", "admin:secret", *options]
-    with open(tmp_path / "devcouch.log", "wb") as log:
-        proc = subprocess.Popen(command, stderr=log, env={**os.environ, **(env or {})})
-    url = f"http://admin:secret@127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if requests.get(f"{url}/_up", timeout=1).ok:
-                return proc, url
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError((tmp_path / "devcouch.log").read_text())
-
-
 @pytest.fixture
 def server(tmp_path, request):
     options, env = request.param
-    proc, url = start(tmp_path, *options, env=env)
+    proc, url = start_devcouch(tmp_path, *options, env=env)
     yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+    stop(proc)
 
 
 def growing_view(url: str) -> requests.Response:
@@ -150,3 +127,36 @@ def test_old_revision_bodies_are_compacted_away(server):
     assert previous.json()["n"] == 43
     history = session.get(f"{server}/db/doc", params={"revs": "true"}, timeout=T)
     assert len(history.json()["_revisions"]["ids"]) == 45
+
+
+def test_help_documents_every_option():
+    done = subprocess.run(
+        [sys.executable, "-m", "devcouch", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0
+    names = ["host", "port", "data", "admin", "query-server"]
+    names += ["os-process-timeout", "reduce-limit", "query-servers", "quiet"]
+    for name in names:
+        assert f"--{name} " in done.stdout, name
+        assert f"$DEVCOUCH_{name.replace('-', '_').upper()}" in done.stdout, name
+    assert "Example:" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "option", [["--query-servers", "0"], ["--os-process-timeout", "-1"]]
+)
+def test_a_number_that_cannot_work_is_a_usage_error(option, tmp_path):
+    command = [sys.executable, "-m", "devcouch", "--data", str(tmp_path)]
+    command += ["--admin", "a:b", "--port", "0", *option]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert option[0] in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("server", [([], {"DEVCOUCH_QUIET": "1"})], indirect=True)
+def test_quiet_from_the_environment_logs_no_requests(server, tmp_path):
+    assert requests.put(f"{server}/db", timeout=T).status_code == 201
+    assert "PUT /db" not in (tmp_path / "devcouch.log").read_text()

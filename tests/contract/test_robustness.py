@@ -17,12 +17,9 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .conftest import source
+from .conftest import on_devcouch, source, start_devcouch, stop
 
 T = 30
-on_devcouch = pytest.mark.skipif(
-    bool(os.environ.get("COUCHDB_URL")), reason="starts and kills its own devcouch"
-)
 
 
 def test_concurrent_writers_one_winner_per_revision(db_url):
@@ -81,38 +78,9 @@ def test_concurrent_bulk_writers_do_not_lose_documents(db_url):
 # -- a devcouch of the test's own, to kill -----------------------------------
 
 
-def start_devcouch(data_dir, *extra: str):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    command = [sys.executable, "-m", "devcouch", "--port", str(port), "--quiet"]
-    command += ["--data", str(data_dir), "--admin", "admin:secret", *extra]
-    proc = subprocess.Popen(command, stderr=subprocess.PIPE)
-    url = f"http://admin:secret@127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/_up", timeout=1).ok:
-                return proc, url
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(proc.stderr.read().decode())
-
-
-def stop(proc):
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 @on_devcouch
 def test_kill_9_during_bulk_writes_keeps_every_acknowledged_write(tmp_path):
-    proc, url = start_devcouch(tmp_path)
+    proc, url = start_devcouch(tmp_path, "--quiet")
     acknowledged: list[str] = []
     try:
         requests.put(f"{url}/crash", timeout=T)
@@ -143,7 +111,7 @@ def test_kill_9_during_bulk_writes_keeps_every_acknowledged_write(tmp_path):
         stop(proc)
     assert acknowledged, "nothing was written before the kill"
 
-    proc, url = start_devcouch(tmp_path)
+    proc, url = start_devcouch(tmp_path, "--quiet")
     try:
         stored = requests.get(f"{url}/crash/_all_docs", timeout=T).json()
         ids = {row["id"] for row in stored["rows"]}
