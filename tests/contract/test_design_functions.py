@@ -104,6 +104,15 @@ def test_show_without_document_and_json_body(app):
     assert response.json() == {"query": {"a": "b"}, "method": "GET"}
 
 
+def test_changed_show_function_is_used_at_once(app):
+    assert requests.get(f"{app}/_show/hello/d1", timeout=T).text == "neuron d1"
+    ddoc = requests.get(app, timeout=T).json()
+    ddoc["shows"]["hello"] = "def show(doc, req):\n    return 'changed'\n"
+    assert requests.put(app, json=ddoc, timeout=T).status_code == 201
+    for _ in range(4):  # every query server process sees the new version
+        assert requests.get(f"{app}/_show/hello/d1", timeout=T).text == "changed"
+
+
 def test_missing_show_function(app):
     response = requests.get(f"{app}/_show/nope", timeout=T)
     assert response.status_code == 404

@@ -206,6 +206,10 @@ def test_reduce_limit_stops_growing_reductions(db_url, bulk, put_ddoc):
     put_ddoc("o", {"views": {"v": {"map": EMIT_KEY, "reduce": collect}}})
     response = requests.get(f"{db_url}/_design/o/_view/v", timeout=T)
     assert "reduce_overflow_error" in response.text
+    row = view_rows(response)["rows"][0]
+    assert row["key"] is None and "value" not in row
+    assert row["error"] == "reduce_overflow_error"
+    assert row["reason"].startswith("Reduce output must shrink more rapidly")
 
 
 def test_index_follows_updates_and_deletes(numbers, db_url):
