@@ -72,11 +72,20 @@ def security(couch, req: Request, db: Database):
         require_db_admin(db.security(), req.user)
         value = req.json_object()
         for section in ("admins", "members"):
-            if not isinstance(value.get(section, {}), dict):
-                raise bad_request(f"{section} must be a JSON object")
+            check_security_section(section, value.get(section, {}))
         db.set_meta("security", value)
         return json_response({"ok": True})
     raise method_not_allowed("GET,PUT")
+
+
+def check_security_section(section: str, value) -> None:
+    """As CouchDB checks them: names and roles are lists of strings."""
+    if not isinstance(value, dict):
+        raise bad_request(f"{section} must be a JSON object")
+    for field in ("names", "roles"):
+        listed = value.get(field, [])
+        if not isinstance(listed, list) or not all(isinstance(x, str) for x in listed):
+            raise bad_request(f"{field} must be a JSON list of strings")
 
 
 def bulk_docs(couch, req: Request, db: Database):

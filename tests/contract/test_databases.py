@@ -110,6 +110,16 @@ def test_security_round_trip(db_url):
     assert requests.get(f"{db_url}/_security", timeout=T).json() == body
 
 
+@pytest.mark.parametrize("field", ["names", "roles"])
+def test_security_names_and_roles_must_be_lists_of_strings(db_url, field):
+    for wrong in ("bob", [1], {"bob": True}):
+        body = {"members": {field: wrong}}
+        response = requests.put(f"{db_url}/_security", json=body, timeout=T)
+        assert response.status_code >= 400, (wrong, response.text)
+        assert response.json()["reason"] == f"{field} must be a JSON list of strings"
+    assert requests.get(f"{db_url}/_security", timeout=T).json() != body
+
+
 def test_member_names_and_roles(db_url, user, anon_url):
     name, password = user
     db = db_url.rsplit("/", 1)[1]
