@@ -35,6 +35,9 @@ def test_inputs_skips_other_documents(functions):
     broken = {"_id": "b", "inputs": [5, {"node": "x"}, {"node": "y", "weight": 1}]}
     # The kept row still names its place in the document.
     assert rows(inputs, broken) == [["b", {"node": "y", "weight": 1, "index": 2}]]
+    # A node that is not a string would break every reader of the view.
+    broken["inputs"][1] = {"node": ["x"], "weight": 1}
+    assert rows(inputs, broken) == [["b", {"node": "y", "weight": 1, "index": 2}]]
 
 
 def test_consumers_reverses_the_edges(functions, seeds):

@@ -17,10 +17,12 @@ def inputs(doc):
         return
     activation = doc.get("activation")
     for index, entry in enumerate(entries):
-        # A malformed entry is skipped rather than losing the neuron's other rows.
-        if not isinstance(entry, dict) or "node" not in entry or "weight" not in entry:
+        # A malformed entry (stored before validation) is skipped rather than
+        # losing the neuron's other rows.
+        node = entry.get("node") if isinstance(entry, dict) else None
+        if not isinstance(node, str) or "weight" not in entry:
             continue
-        value = {"node": entry["node"], "weight": entry["weight"], "index": index}
+        value = {"node": node, "weight": entry["weight"], "index": index}
         if activation and activation != "identity":
             value["activation"] = activation
         yield doc["_id"], value
