@@ -113,6 +113,14 @@ def call_ddoc(couch, ddoc: dict, path: list, args: list):
         return call_function(proc, ["ddoc", ddoc["_id"], path, args])
 
 
+def call_on_doc(couch, req: Request, db: Database, ddoc_name: str, path, doc_id):
+    """A show or update function's reply for the document (None if missing)."""
+    ddoc = load_ddoc(db, ddoc_name)
+    function_exists(ddoc, *path)
+    doc = db.get(doc_id) if doc_id is not None else None
+    return call_ddoc(couch, ddoc, path, [doc, request_object(req, db, doc_id)])
+
+
 def call_function(proc, command: list):
     try:
         return proc.call(command)
@@ -128,11 +136,7 @@ def call_function(proc, command: list):
 def show(couch, req: Request, db: Database, ddoc_name: str, name: str, doc_id=None):
     if req.method not in ("GET", "POST", "HEAD"):
         raise method_not_allowed("GET,POST,HEAD")
-    ddoc = load_ddoc(db, ddoc_name)
-    function_exists(ddoc, "shows", name)
-    doc = db.get(doc_id) if doc_id is not None else None
-    args = [doc, request_object(req, db, doc_id)]
-    reply = call_ddoc(couch, ddoc, ["shows", name], args)
+    reply = call_on_doc(couch, req, db, ddoc_name, ["shows", name], doc_id)
     if not (isinstance(reply, list) and len(reply) == 2 and reply[0] == "resp"):
         raise CouchError(500, "render_error", f"bad show reply: {reply!r:.200}")
     return external_response(reply[1])
@@ -144,11 +148,7 @@ def show(couch, req: Request, db: Database, ddoc_name: str, name: str, doc_id=No
 def update(couch, req: Request, db: Database, ddoc_name: str, name: str, doc_id=None):
     if req.method not in ("PUT", "POST"):
         raise method_not_allowed("PUT,POST")
-    ddoc = load_ddoc(db, ddoc_name)
-    function_exists(ddoc, "updates", name)
-    doc = db.get(doc_id) if doc_id is not None else None
-    args = [doc, request_object(req, db, doc_id)]
-    reply = call_ddoc(couch, ddoc, ["updates", name], args)
+    reply = call_on_doc(couch, req, db, ddoc_name, ["updates", name], doc_id)
     if not (isinstance(reply, list) and len(reply) == 3 and reply[0] == "up"):
         raise CouchError(500, "render_error", f"bad update reply: {reply!r:.200}")
     _, new_doc, resp = reply
