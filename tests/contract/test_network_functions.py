@@ -75,6 +75,17 @@ def test_broken_documents_are_refused(net, doc, reason):
     assert reason in response.json()["reason"]
 
 
+@pytest.mark.parametrize("weight", ["NaN", "Infinity", "-Infinity", '"inf"', '"nan"'])
+def test_a_weight_that_is_not_finite_is_never_stored(net, weight):
+    body = '{"inputs": [{"node": "static", "weight": ' + weight + "}]}"
+    response = requests.put(
+        f"{net}/h", data=body, headers={"Content-Type": "application/json"}, timeout=T
+    )
+    # CouchDB's JSON parser refuses the bare words (400); validation the rest.
+    assert response.status_code in (400, 403), response.text
+    assert requests.get(f"{net}/h", timeout=T).status_code == 404
+
+
 # updates/apply_deltas
 
 
