@@ -215,7 +215,7 @@ def read_csv(path: Path, network: Network) -> Dataset:
 def numbered_rows(path: Path) -> list[tuple[int, list[str]]]:
     """(line number in the file, cells) of every row that is not blank."""
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle)
             return [
                 (reader.line_num, row)

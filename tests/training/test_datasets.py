@@ -96,6 +96,12 @@ def test_bad_csv_is_a_clear_error(tmp_path, text, message):
         load_dataset(str(path), layered([2, 2, 1]))
 
 
+def test_a_csv_saved_with_a_byte_order_mark_reads_as_any_other(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("input_0,input_1,output_0\n1,2,3\n".encode("utf-8-sig"))
+    assert load_dataset(str(path), layered([2, 2, 1])).inputs.tolist() == [[1, 2]]
+
+
 def test_a_csv_that_is_not_text_is_a_clear_error(tmp_path):
     path = tmp_path / "picture.csv"
     path.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
