@@ -90,6 +90,8 @@ class App:
                 response.headers.append("Set-Cookie", req.new_cookie)
             return response
         except CouchError as error:
+            if error.status >= 500:  # the server's failure, not the client's
+                log.warning("%s %s: %s", req.method, req.raw_path, error)
             return error_response(error)
         except Exception as error:  # a bug of ours: say so, keep serving
             log.exception("unexpected error on %s %s", req.method, req.raw_path)

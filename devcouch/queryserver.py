@@ -85,7 +85,7 @@ class QueryProcess:
             try:
                 reply = orjson.loads(line)
             except orjson.JSONDecodeError:
-                self.kill()
+                self.kill("it wrote a line that is not JSON")
                 return ProcessBroken(f"query server sent invalid JSON: {line[:200]!r}")
             kind = reply[0] if isinstance(reply, list) and reply else None
             if kind == "log":
@@ -94,7 +94,7 @@ class QueryProcess:
             if kind == "error":
                 return QueryServerError(str(reply[1]), str(reply[2]))
             if kind == "fatal":
-                self.kill()
+                self.kill(f"it answered fatal: {str(reply[1:])[:200]}")
                 return ProcessBroken(f"{reply[1]}: {reply[2]}")
             return reply
 
@@ -104,11 +104,11 @@ class QueryProcess:
             left = deadline - time.monotonic()
             ready = select.select([fd], [], [], max(left, 0))[0] if left > 0 else []
             if not ready:
-                self.kill()
+                self.kill(f"no answer within os_process_timeout ({self.timeout} s)")
                 raise ProcessBroken("OS process timed out.")
             chunk = os.read(fd, 1 << 20)
             if not chunk:
-                status = self.kill()
+                status = self.kill("it closed its stdout (crashed or exited)")
                 raise ProcessBroken(f"{{exit_status,{status}}}")
             self.buffer += chunk
         line, _, self.buffer = self.buffer.partition(b"\n")
@@ -123,7 +123,8 @@ class QueryProcess:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def kill(self):
+    def kill(self, why: str | None = None):
+        """Stop the child; `why` it is given up on, unless a normal shutdown."""
         if self.proc.poll() is None:
             self.proc.kill()
         status = self.proc.wait()
@@ -132,7 +133,15 @@ class QueryProcess:
                 pipe.close()
             except OSError:
                 pass
-        log.info("query server stopped: pid %d, status %s", self.proc.pid, status)
+        if why:
+            log.warning(
+                "query server killed: pid %d, %s; exit status %s",
+                self.proc.pid,
+                why,
+                status,
+            )
+        else:
+            log.info("query server stopped: pid %d, status %s", self.proc.pid, status)
         return status
 
 
@@ -162,8 +171,8 @@ class QueryServerPool:
             # After an `error` reply the child is still in step: keep it.
             self._give_back(proc)
             raise
-        except BaseException:
-            proc.kill()
+        except BaseException as error:
+            proc.kill(f"its conversation broke off: {error!r:.200}")
             self._give_back(proc)
             raise
         self._give_back(proc)
@@ -189,7 +198,7 @@ class QueryServerPool:
         """Forget idle children that died while waiting (killed, out of memory)."""
         for proc in [p for p in self.idle if not p.alive()]:
             self.idle.remove(proc)
-            proc.kill()
+            proc.kill("it died while idle")
             self.running -= 1
 
     def _give_back(self, proc: QueryProcess) -> None:

@@ -101,10 +101,14 @@ def status_of(resp: dict, default: int) -> int:
     return code
 
 
-def function_error(error: QueryServerError) -> CouchError:
-    """Errors a design function raised, with CouchDB's statuses for them."""
+def function_error(error: QueryServerError) -> QueryServerError:
+    """Errors a design function raised, with CouchDB's statuses for them.
+
+    Still a QueryServerError: the child answered in step and stays in the pool.
+    """
     statuses = {"not_found": 404, "unauthorized": 401, "forbidden": 403}
-    return CouchError(statuses.get(error.error, 500), error.error, error.reason)
+    status = statuses.get(error.error, 500)
+    return QueryServerError(error.error, error.reason, status)
 
 
 def call_ddoc(couch, ddoc: dict, path: list, args: list):

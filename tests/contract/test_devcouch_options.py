@@ -160,3 +160,30 @@ def test_a_number_that_cannot_work_is_a_usage_error(option, tmp_path):
 def test_quiet_from_the_environment_logs_no_requests(server, tmp_path):
     assert requests.put(f"{server}/db", timeout=T).status_code == 201
     assert "PUT /db" not in (tmp_path / "devcouch.log").read_text()
+
+
+@pytest.mark.parametrize("server", [([], None)], indirect=True)
+def test_a_design_function_that_raises_keeps_its_query_server(server, tmp_path):
+    requests.put(f"{server}/db", timeout=T)
+    shows = {"no": "def show(doc, req):\n    raise KeyError('nothing')\n"}
+    ddoc = {"language": "python", "shows": shows}
+    requests.put(f"{server}/db/_design/s", json=ddoc, timeout=T)
+    for _ in range(3):
+        response = requests.get(f"{server}/db/_design/s/_show/no", timeout=T)
+        assert response.status_code == 500 and "KeyError" in response.text
+    assert "query server killed" not in (tmp_path / "devcouch.log").read_text()
+
+
+@pytest.mark.parametrize(
+    "server", [(["--os-process-timeout", "500"], None)], indirect=True
+)
+def test_a_killed_query_server_is_logged_with_the_reason(server, tmp_path):
+    requests.put(f"{server}/db", timeout=T)
+    shows = {"hang": "import time\n\ndef show(doc, req):\n    time.sleep(60)\n"}
+    ddoc = {"language": "python", "shows": shows}
+    requests.put(f"{server}/db/_design/s", json=ddoc, timeout=T)
+    response = requests.get(f"{server}/db/_design/s/_show/hang", timeout=T)
+    assert response.status_code == 500
+    log = (tmp_path / "devcouch.log").read_text()
+    assert "query server killed: pid" in log and "os_process_timeout" in log
+    assert "/db/_design/s/_show/hang: 500 os_process_error" in log
