@@ -81,7 +81,10 @@ def key_path(folder: Path, path: Path) -> tuple[str, ...]:
 
 
 def read_value(path: Path):
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DesignDocError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     if path.suffix == ".py":
         return text
     try:

@@ -76,6 +76,12 @@ def test_build_refuses(folder, files, message):
         build(folder)
 
 
+def test_build_refuses_a_file_that_is_not_utf8(folder):
+    (folder / "shows" / "page.py").write_bytes(b"# caf\xe9\ndef page(d, r): pass\n")
+    with pytest.raises(DesignDocError, match=r"page.py: not UTF-8 text \(byte 5\)"):
+        build(folder)
+
+
 @pytest.mark.parametrize(
     "files, message",
     [
