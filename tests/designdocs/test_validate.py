@@ -35,6 +35,7 @@ def test_accepts_the_seed_neurons(validate, seeds):
         neuron(activation=None),
         neuron(inputs=[]),
         neuron(inputs=[{"node": "static", "weight": "-1.5e3"}]),
+        neuron(inputs=[{"node": "x", "weight": "0.25"}, {"node": "y", "weight": -3}]),
         {"_id": "notes", "text": "not a neuron"},
         {"_id": "h1", "_deleted": True},
         {"_id": "_design/other", "inputs": "anything"},
