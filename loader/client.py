@@ -13,6 +13,8 @@ import requests
 
 DEFAULT_URL = "http://127.0.0.1:5984"
 DEFAULT_DB = "neural_net"
+VIEW_CHUNK = 1 << 20
+ROW_STARTS = (b'{"id"', b'{"key"')
 
 
 class CouchError(Exception):
@@ -211,31 +213,71 @@ class Couch:
         params = {k: encode_param(k, v) for k, v in params.items()}
         return self.json("GET", self.view_path(ddoc, view), params=params)["rows"]
 
-    def stream_view(self, ddoc: str, view: str, **params: Any) -> Iterator[dict]:
-        """Yield a view's rows one by one without holding the whole response.
+    def stream_view(self, ddoc: str, view: str, **params: Any) -> Iterator[list[dict]]:
+        """Yield a view's rows in batches without holding the whole response.
 
         CouchDB streams a view one row per line:
             {"total_rows":3,"offset":0,"rows":[
             {"id":"h1","key":"h1","value":{"node":"x","weight":0.5}},
             ...
             ]}
+        A batch is the complete lines of one chunk of the response.
         """
         params = {k: encode_param(k, v) for k, v in params.items()}
-        response = self.request(
-            "GET", self.view_path(ddoc, view), params=params, stream=True
-        )
+        path = self.view_path(ddoc, view)
+        response = self.request("GET", path, params=params, stream=True)
         with response:
-            yield from rows_from_lines(response.iter_lines(chunk_size=1 << 16))
+            yield from batches_of_rows(response.iter_content(VIEW_CHUNK))
 
 
-def rows_from_lines(lines: Iterable[bytes]) -> Iterator[dict]:
-    for line in lines:
-        line = line.strip().rstrip(b",")
-        if line.startswith(b'{"id"') or line.startswith(b'{"key"'):
-            yield orjson.loads(line)
-        elif line.startswith(b'{"error"'):
-            body = orjson.loads(line)
-            raise CouchError(200, body["error"], body.get("reason", ""))
+def batches_of_rows(chunks: Iterable[bytes]) -> Iterator[list[dict]]:
+    """The rows of a view response's chunks, cut at the last line break of each."""
+    pending = []
+    for chunk in chunks:
+        cut = chunk.rfind(b"\n") + 1
+        if not cut:
+            pending.append(chunk)
+            continue
+        pending.append(chunk[:cut])
+        yield rows_in(b"".join(pending))
+        pending = [chunk[cut:]]
+    yield rows_in(b"".join(pending))
+
+
+def rows_in(lines: bytes) -> list[dict]:
+    """The rows among complete lines of a view response, parsed as one JSON array.
+
+    One parse for many rows is several times faster than a parse per line.
+    The first line and the closing `]}` are left out; an error line, which
+    CouchDB sends when a view fails after its first rows, is raised.
+    """
+    body = lines.strip()
+    if body.startswith(b"{") and not body.startswith(ROW_STARTS):
+        first, _, rest = body.partition(b"\n")
+        return rows_on_line(first) + rows_in(rest)
+    if body.startswith(b"]"):
+        return []
+    # No row holds a line break, so a line that starts with "]" closes the list.
+    end = body.find(b"\n]")
+    if end >= 0:
+        body = body[:end].rstrip()
+    error = body.find(b'\n{"error"')
+    if error >= 0:
+        rows_on_line(body[error + 1 :].partition(b"\n")[0])
+    return orjson.loads(b"[" + body.rstrip(b",") + b"]")
+
+
+def rows_on_line(line: bytes) -> list[dict]:
+    """The rows on a line that is no row: none on the head line, all of them
+    when a server sends the whole response on one line; an error line raises.
+    """
+    line = line.strip().rstrip(b",")
+    if line.endswith(b"["):
+        return []
+    body = orjson.loads(line)
+    if "error" in body:
+        raise CouchError(200, body["error"], body.get("reason", ""))
+    return body["rows"]
 
 
 JSON_PARAMS = {"key", "keys", "startkey", "endkey", "start_key", "end_key"}

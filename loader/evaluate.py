@@ -15,15 +15,16 @@ import numpy as np
 
 from loader.client import Couch
 from loader.model import ModelError, neuron
-from loader.network import Network, load_neurons
+from loader.network import Network, collector_paused, load_neurons
 
 
 def evaluate_sample(
     couch: Couch, inputs: dict[str, float] | None = None, steps: int | None = None
 ) -> dict[str, float]:
     """{output neuron: value} for one sample, as the design document's list gives."""
-    neurons = load_neurons(couch)
-    return neuron.evaluate_outputs(neurons, inputs, steps)
+    with collector_paused():
+        neurons = load_neurons(couch)
+        return neuron.evaluate_outputs(neurons, inputs, steps)
 
 
 def parse_number(text: str) -> float:

@@ -13,13 +13,16 @@ activation is applied to its sum (input neurons included).
 
 from __future__ import annotations
 
+import gc
 import re
 from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import itemgetter
 
 import numpy as np
-import orjson
 
 from loader.client import Couch, CouchError, NotFound
 from loader.model import ModelError, neuron
@@ -66,6 +69,7 @@ SLOPES = {
 }
 
 Ref = tuple[str, int]
+FIRST = itemgetter(0)
 
 
 def natural_key(name: str) -> tuple:
@@ -541,30 +545,54 @@ def neurons_from_rows(rows: Iterable[dict]) -> dict[str, dict]:
     """The model's structure from `inputs` view rows (reduce=false).
 
     CouchDB sorts the rows one document emits under one key by value, not by
-    position; when a row carries its position as "index", inputs are put back
-    in document order so that `edge_ref` points at the right list entry.
+    position; when every row of a neuron carries its position as "index", its
+    inputs are put back in document order so that `edge_ref` points at the
+    right list entry.
     """
-    positions = defaultdict(list)
-    neurons = {}
+    neurons, places = {}, {}
     for row in rows:
+        # The model's add_input, inlined: this loop runs once per edge.
         value = row["value"]
-        neuron.add_input(
-            neurons, row["key"], value["node"], value["weight"], value.get("activation")
-        )
-        if value.get("index") is not None:
-            positions[row["key"]].append(value["index"])
-    for name, places in positions.items():
-        if len(places) == len(neurons[name]["inputs"]):
-            pairs = zip(places, neurons[name]["inputs"], strict=True)
-            ordered = sorted(pairs, key=lambda pair: pair[0])
-            neurons[name]["inputs"] = [entry for _, entry in ordered]
+        name = row["key"]
+        entry = neurons.get(name)
+        if entry is None:
+            entry = neurons[name] = {"inputs": [], "activation": "identity"}
+            places[name] = []
+        entry["inputs"].append((value["node"], value["weight"]))
+        places[name].append(value.get("index"))
+        if value.get("activation"):
+            entry["activation"] = value["activation"]
+    for name, indexes in places.items():
+        if indexes != list(range(len(indexes))) and None not in indexes:
+            entry = neurons[name]
+            pairs = zip(indexes, entry["inputs"], strict=True)
+            entry["inputs"] = [edge for _, edge in sorted(pairs, key=FIRST)]
     return neurons
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while the structure is built.
+
+    A load makes a few objects per edge and no cycles; left running, the
+    collector walks the growing structure again and again, which costs as much
+    as parsing it.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def load_neurons(couch: Couch) -> dict[str, dict]:
     """The network's structure, read with one streamed query of the inputs view."""
     try:
-        neurons = neurons_from_rows(stream_rows(couch))
+        with collector_paused():
+            batches = couch.stream_view(DESIGN, INPUTS_VIEW, reduce=False)
+            neurons = neurons_from_rows(chain.from_iterable(batches))
     except NotFound as exc:
         raise ModelError(missing_network_reason(couch, exc)) from None
     except CouchError as exc:
@@ -580,39 +608,6 @@ def load_neurons(couch: Couch) -> dict[str, dict]:
             "create a network with `couchnet create` or `couchnet import`"
         )
     return neurons
-
-
-def stream_rows(couch: Couch, chunk_size: int = 1 << 20) -> Iterator[dict]:
-    """The inputs view's rows (reduce=false), read a chunk at a time.
-
-    CouchDB sends one row per line; the complete lines of a chunk are parsed
-    as one JSON array, which is several times faster than a parse per line
-    and still holds only a chunk of the response in memory.
-    """
-    path = couch.view_path(DESIGN, INPUTS_VIEW)
-    response = couch.request("GET", path, params={"reduce": "false"}, stream=True)
-    with response:
-        pending = b""
-        for chunk in response.iter_content(chunk_size):
-            lines = (pending + chunk).split(b"\n")
-            pending = lines.pop()
-            yield from rows_in(lines)
-        yield from rows_in([pending])
-
-
-def rows_in(lines: list[bytes]) -> list[dict]:
-    rows = []
-    for line in lines:
-        line = line.strip().rstrip(b",")
-        if line.startswith((b'{"id"', b'{"key"')):
-            rows.append(line)
-        elif line.startswith(b'{"error"'):
-            body = orjson.loads(line)
-            raise CouchError(200, body["error"], body.get("reason", ""))
-        elif line.startswith(b"{") and line.endswith(b"}"):
-            # A whole response on one line, from a server that does not break it.
-            rows.extend(orjson.dumps(row) for row in orjson.loads(line)["rows"])
-    return orjson.loads(b"[" + b",".join(rows) + b"]")
 
 
 def runs_no_python(exc: CouchError) -> bool:

@@ -4,11 +4,13 @@ import math
 import random
 
 import numpy as np
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from loader import network as network_module
+from loader.client import CouchError, batches_of_rows, rows_in
 from loader.model import ModelError, neuron
 from loader.network import Network, neurons_from_rows
 
@@ -389,23 +391,74 @@ def test_the_example_documents_evaluate_to_hand_computed_values():
     }
 
 
+VIEW_RESPONSE = (
+    b'{"total_rows":3,"offset":0,"rows":[\r\n'
+    b'{"id":"h","key":"h","value":{"node":"a","weight":1,"index":0}},\r\n'
+    b'{"id":"h","key":"h","value":{"node":"static","weight":"2","index":1}},\r\n'
+    b'{"id":"o","key":"o","value":{"node":"h","weight":-1,"index":0}}\r\n'
+    b"]}\n"
+)
+
+
 def test_view_lines_are_parsed_as_couchdb_sends_them():
-    lines = [
-        b'{"total_rows":2,"offset":0,"rows":[\r',
-        b'{"id":"h","key":"h","value":{"node":"a","weight":1}},\r',
-        b'{"id":"h","key":"h","value":{"node":"static","weight":"2"}}\r',
-        b"]}",
-    ]
-    rows = network_module.rows_in(lines)
-    assert [row["value"]["weight"] for row in rows] == [1, "2"]
+    rows = rows_in(VIEW_RESPONSE)
+    assert [row["value"]["weight"] for row in rows] == [1, "2", -1]
+    assert rows == orjson.loads(VIEW_RESPONSE)["rows"]
 
 
 def test_a_view_on_one_line_is_parsed_whole():
     body = b'{"total_rows":1,"offset":0,"rows":[{"id":"h","key":"h","value":{}}]}'
-    assert network_module.rows_in([body]) == [{"id": "h", "key": "h", "value": {}}]
+    assert rows_in(body) == [{"id": "h", "key": "h", "value": {}}]
 
 
-def test_an_error_row_in_a_view_is_raised():
-    lines = [b'{"error":"timeout","reason":"too slow"}']
-    with pytest.raises(network_module.CouchError, match="too slow"):
-        network_module.rows_in(lines)
+@pytest.mark.parametrize(
+    "lines",
+    [
+        b'{"error":"timeout","reason":"too slow"}',
+        VIEW_RESPONSE[:-8] + b',\r\n{"error":"timeout","reason":"too slow"}\n',
+    ],
+)
+def test_an_error_row_in_a_view_is_raised(lines):
+    with pytest.raises(CouchError, match="too slow"):
+        rows_in(lines)
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 40, 64, 100, len(VIEW_RESPONSE)])
+def test_a_view_cut_into_chunks_anywhere_gives_the_same_rows(size):
+    chunks = [VIEW_RESPONSE[i : i + size] for i in range(0, len(VIEW_RESPONSE), size)]
+    rows = [row for batch in batches_of_rows(chunks) for row in batch]
+    assert rows == orjson.loads(VIEW_RESPONSE)["rows"]
+
+
+def reference_neurons(rows):
+    """The structure built one row at a time, as the model's add_input does."""
+    neurons, places = {}, {}
+    for row in rows:
+        value = row["value"]
+        neuron.add_input(
+            neurons, row["key"], value["node"], value["weight"], value.get("activation")
+        )
+        places.setdefault(row["key"], []).append(value.get("index"))
+    for name, indexes in places.items():
+        if None not in indexes:
+            pairs = zip(indexes, neurons[name]["inputs"], strict=True)
+            ordered = sorted(pairs, key=lambda pair: pair[0])
+            neurons[name]["inputs"] = [edge for _, edge in ordered]
+    return neurons
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_rows_build_the_structure_as_add_input_does(data):
+    names = data.draw(st.lists(st.sampled_from("abcd"), min_size=1, max_size=12))
+    rows = []
+    for k, name in enumerate(names):
+        value = {"node": data.draw(st.sampled_from(["a", "b", "static"])), "weight": k}
+        index = data.draw(st.one_of(st.none(), st.integers(0, 3)))
+        if index is not None:
+            value["index"] = index
+        activation = data.draw(st.sampled_from([None, "", "tanh", "relu"]))
+        if activation is not None:
+            value["activation"] = activation
+        rows.append({"id": name, "key": name, "value": value})
+    assert neurons_from_rows(rows) == reference_neurons(rows)

@@ -136,23 +136,25 @@ def topological_order(neurons):
 
     Raises ModelError naming the neurons of a cycle when there is one.
     """
-    check_sources(neurons)
+    sources = {
+        name: {node for node, _ in neuron["inputs"] if node != STATIC}
+        for name, neuron in neurons.items()
+    }
     readers = {name: [] for name in neurons}
-    waiting = {}
-    for name, neuron in neurons.items():
-        sources = {node for node, _ in neuron["inputs"] if node != STATIC}
-        waiting[name] = len(sources)
-        for source in sources:
-            readers[source].append(name)
-    ready = sorted(name for name, count in waiting.items() if count == 0)
-    order = []
-    while ready:
-        name = ready.pop()
-        order.append(name)
+    try:
+        for name, nodes in sources.items():
+            for node in nodes:
+                readers[node].append(name)
+    except KeyError:
+        check_sources(neurons)  # raises: a neuron reads one that does not exist
+    waiting = {name: len(nodes) for name, nodes in sources.items()}
+    order = [name for name, count in waiting.items() if count == 0]
+    # The list grows while it is read: a neuron joins once its sources have.
+    for name in order:
         for reader in readers[name]:
             waiting[reader] -= 1
             if waiting[reader] == 0:
-                ready.append(reader)
+                order.append(reader)
     if len(order) < len(neurons):
         cycle = find_cycle(neurons, {n for n, count in waiting.items() if count})
         raise ModelError(
@@ -193,11 +195,14 @@ def neuron_total(neuron, outputs, override=None):
     """The summed input of one neuron, given the outputs of its sources."""
     total = 0.0
     for node, weight in neuron["inputs"]:
-        if node == STATIC:
-            if override is None:
-                total += static_value(weight)
-        else:
-            total += outputs[node] * trust(weight)
+        if node != STATIC:
+            # trust(weight), inlined: this line runs once per edge.
+            try:
+                total += outputs[node] * math.tanh(float(weight))
+            except (TypeError, ValueError):
+                raise ModelError(f"weight {weight!r} is not a number") from None
+        elif override is None:
+            total += static_value(weight)
     return total if override is None else total + override
 
 
