@@ -47,6 +47,9 @@ def finite_differences(neurons, network, params, inputs, targets, eps=1e-6):
 def test_gradient_matches_finite_differences(make_neurons, seed, dense):
     rng = np.random.default_rng(seed)
     neurons = make_neurons(rng)
+    trained = [n for n in neurons.values() if not neuron.is_input(n)]
+    assert {n["activation"] for n in trained} == set(neuron.ACTIVATIONS)
+    assert any(node == "static" for n in trained for node, _ in n["inputs"])
     network = Network.from_neurons(neurons)
     for level in network.levels:
         level.dense = dense
