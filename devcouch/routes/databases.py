@@ -5,7 +5,7 @@ from urllib.parse import quote
 import orjson
 
 from .. import documents
-from ..auth import is_db_admin, require_db_admin, require_member, require_server_admin
+from ..auth import require_db_admin, require_member, require_server_admin
 from ..errors import CouchError, bad_request, method_not_allowed
 from ..http import Request, json_response, stream_response
 from ..rows import rows_stream, view_head
@@ -93,30 +93,30 @@ def bulk_docs(couch, req: Request, db: Database):
     req.require_json_type()
     body = req.json_object()
     docs = body.get("docs")
-    if not isinstance(docs, list):
+    if docs is None:
         raise bad_request("POST body must include `docs` parameter.")
+    if not isinstance(docs, list):
+        raise bad_request("`docs` parameter must be an array.")
     if body.get("new_edits", True) is not True:
         raise CouchError(
             400, "not_implemented", "devcouch does not accept new_edits=false"
         )
-    edits = [bulk_edit(req, db, doc) for doc in docs]
+    # As CouchDB, every member is parsed first: one invalid refuses them all.
+    edits = [documents.make_edit(doc) for doc in docs]
+    for edit in edits:
+        if edit.id.startswith("_design/"):
+            edit.error = admin_error(db, req)
     prepare_and_write(couch, req, db, edits)
     return json_response([bulk_result(edit) for edit in edits], 201)
 
 
-def bulk_edit(req: Request, db: Database, doc) -> Edit:
+def admin_error(db: Database, req: Request) -> CouchError | None:
+    """Why the user may not write design docs here (401 or 403), or None."""
     try:
-        edit = documents.make_edit(doc)
+        require_db_admin(db.security(), req.user)
     except CouchError as error:
-        doc_id = doc.get("_id") if isinstance(doc, dict) else None
-        return Edit(doc_id, None, False, "{}", error=error)
-    if edit.id.startswith("_design/") and not is_admin_of(db, req):
-        edit.error = CouchError(403, "forbidden", "You are not a db or server admin.")
-    return edit
-
-
-def is_admin_of(db: Database, req: Request) -> bool:
-    return is_db_admin(db.security(), req.user)
+        return error
+    return None
 
 
 def bulk_result(edit: Edit) -> dict:

@@ -34,19 +34,45 @@ def test_bulk_docs_deletes(db_url, bulk):
 def test_bulk_docs_needs_docs_list(db_url):
     response = requests.post(f"{db_url}/_bulk_docs", json={"nope": []}, timeout=T)
     assert response.status_code == 400
+    assert response.json()["reason"] == "POST body must include `docs` parameter."
     response = requests.post(f"{db_url}/_bulk_docs", json=[1, 2], timeout=T)
     assert response.status_code == 400
+    response = requests.post(f"{db_url}/_bulk_docs", json={"docs": {}}, timeout=T)
+    assert response.status_code == 400
+    assert response.json()["reason"] == "`docs` parameter must be an array."
 
 
-def test_bulk_docs_invalid_member_fails_alone(db_url):
-    docs = [{"_id": "good"}, {"_id": "_bad"}]
+@pytest.mark.parametrize(
+    "bad, error",
+    [
+        ({"_id": "_bad"}, "illegal_docid"),
+        ({"_id": ""}, "illegal_docid"),
+        ({"_id": "x", "_rev": "nonsense"}, "bad_request"),
+        ({"_id": "x", "_secret": 1}, "doc_validation"),
+        ([1], "bad_request"),
+    ],
+)
+def test_bulk_docs_invalid_member_refuses_the_request(db_url, bad, error):
+    """CouchDB parses every member before writing any: one bad refuses all."""
+    docs = [{"_id": "good"}, bad]
     response = requests.post(f"{db_url}/_bulk_docs", json={"docs": docs}, timeout=T)
+    assert response.status_code == 400
+    assert response.json()["error"] == error
+    assert requests.get(f"{db_url}/good", timeout=T).status_code == 404
+
+
+def test_bulk_docs_design_doc_needs_a_db_admin(public_db, anon_url):
+    db = f"{anon_url}/{public_db.rsplit('/', 1)[1]}"
+    docs = [{"_id": "plain"}, {"_id": "_design/x", "language": "python"}]
+    response = requests.post(f"{db}/_bulk_docs", json={"docs": docs}, timeout=T)
     if response.status_code == 201:
         results = response.json()
         assert results[0]["ok"] is True
-        assert results[1]["error"] == "illegal_docid"
-    else:  # CouchDB may refuse the whole request instead
-        assert response.status_code == 400
+        assert results[1]["id"] == "_design/x"
+        assert results[1]["error"] == "unauthorized" and "rev" not in results[1]
+    else:  # or the whole request is refused
+        assert response.status_code == 401, response.text
+    assert requests.get(f"{public_db}/_design/x", timeout=T).status_code == 404
 
 
 @pytest.fixture
