@@ -7,8 +7,8 @@ from dataclasses import asdict
 import click
 
 from loader.check import run_checks
-from loader.cli import connection_options, echo_json
 from loader.client import Couch
+from loader.options import connection_options, echo_json
 
 
 @click.command("check")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 import orjson
 
-from loader.cli import connection_options, echo_json
 from loader.client import Couch
 from loader.documents import (
     ACTIVATIONS,
@@ -17,6 +16,7 @@ from loader.documents import (
     replace_network,
 )
 from loader.model import ModelError
+from loader.options import connection_options, echo_json
 
 
 def parse_layers(ctx, param, text: str) -> list[int]:

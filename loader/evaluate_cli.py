@@ -6,7 +6,6 @@ import sys
 
 import click
 
-from loader.cli import connection_options, echo_json
 from loader.client import Couch
 from loader.evaluate import (
     evaluate_batch,
@@ -16,6 +15,7 @@ from loader.evaluate import (
     write_outputs,
 )
 from loader.network import load_network
+from loader.options import connection_options, echo_json
 
 
 def parse_inputs(ctx, param, pairs: tuple[str, ...]) -> dict[str, float]:

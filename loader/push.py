@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 import orjson
 
-from loader.cli import connection_options, echo_json
 from loader.client import Conflict, Couch
 from loader.designdoc import DesignDoc, DesignDocError, build, check
+from loader.options import connection_options, echo_json
 
 DESIGNDOCS = Path(__file__).resolve().parent.parent / "designdocs"
 SAVE_ATTEMPTS = 5

@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from loader import show
-from loader.cli import connection_options, echo_json
 from loader.client import Couch
 from loader.network import Network, load_network
+from loader.options import connection_options, echo_json
 
 
 @click.command("show")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from loader.cli import connection_options, echo_json
 from loader.client import Couch
+from loader.options import connection_options, echo_json
 from loader.runs import Run, list_runs, plot_run, summary
 from loader.session import (
     BATCH_SIZE,
