@@ -136,18 +136,19 @@ def topological_order(neurons):
 
     Raises ModelError naming the neurons of a cycle when there is one.
     """
-    sources = {
-        name: {node for node, _ in neuron["inputs"] if node != STATIC}
-        for name, neuron in neurons.items()
-    }
+    # Each edge links its reader once and counts once (duplicates included).
     readers = {name: [] for name in neurons}
+    waiting = {}
     try:
-        for name, nodes in sources.items():
-            for node in nodes:
-                readers[node].append(name)
+        for name, neuron in neurons.items():
+            count = 0
+            for node, _ in neuron["inputs"]:
+                if node != STATIC:
+                    readers[node].append(name)
+                    count += 1
+            waiting[name] = count
     except KeyError:
         check_sources(neurons)  # raises: a neuron reads one that does not exist
-    waiting = {name: len(nodes) for name, nodes in sources.items()}
     order = [name for name, count in waiting.items() if count == 0]
     # The list grows while it is read: a neuron joins once its sources have.
     for name in order:
