@@ -56,7 +56,12 @@ class App:
             return
         started = time.perf_counter()
         response = await self.respond(scope, receive)
-        await response(scope, receive, send)
+        try:
+            await response(scope, receive, send)
+        except Exception:  # headers are out: all that is left is to hang up
+            line = request_line(scope)
+            log.exception("%s %d broke off while streaming", line, response.status_code)
+            return
         if log.isEnabledFor(logging.INFO):
             elapsed = (time.perf_counter() - started) * 1000
             line = request_line(scope)

@@ -10,6 +10,7 @@ from starlette.responses import Response, StreamingResponse
 from .errors import CouchError, bad_request
 
 JSON_TYPE = "application/json"
+LARGEST_INT = 2**63 - 1  # SQLite's; CouchDB takes any integer
 
 
 @dataclass
@@ -88,7 +89,7 @@ class Request:
             raise query_parse_error(f'Invalid value for integer: "{value}"') from None
         if number < 0:
             raise query_parse_error(f'Invalid value for positive integer: "{value}"')
-        return number
+        return min(number, LARGEST_INT)  # larger ones mean "all" all the same
 
 
 def query_parse_error(reason: str) -> CouchError:

@@ -37,7 +37,9 @@ def current_since(req: Request, db: Database) -> int:
 
 
 def wait_and_collect(db: Database, req: Request, since: int, keep):
-    timeout = req.param_int("timeout", DEFAULT_TIMEOUT_MS) / 1000
+    # As CouchDB, a longpoll waits at most changes_timeout (60 s by default).
+    timeout = min(req.param_int("timeout", DEFAULT_TIMEOUT_MS), DEFAULT_TIMEOUT_MS)
+    timeout /= 1000
     deadline = time.monotonic() + timeout
     seen = since
     while (left := deadline - time.monotonic()) > 0:

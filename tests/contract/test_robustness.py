@@ -279,6 +279,42 @@ def test_malformed_parameters_get_4xx(malformed_target, couch_url):
         assert response.status_code < 500, (params, response.text)
 
 
+HUGE = "9" * 30
+
+
+def test_huge_numbers_give_a_whole_answer(malformed_target, couch_url):
+    """Numbers past 64 bits in limit, skip, group_level: 4xx or a whole body."""
+    cases = [
+        ("/_all_docs", {"limit": HUGE}),
+        ("/_all_docs", {"skip": HUGE}),
+        ("/_all_docs", {"keys": '["doc"]', "limit": HUGE}),
+        ("/_changes", {"limit": HUGE}),
+        ("/_design/d/_view/v", {"limit": HUGE, "reduce": "false"}),
+        ("/_design/d/_view/v", {"skip": HUGE, "reduce": "false"}),
+        ("/_design/d/_view/v", {"group_level": HUGE}),
+    ]
+    for path, params in cases:
+        response = requests.get(f"{malformed_target}{path}", params=params, timeout=T)
+        assert response.status_code < 500, (path, params, response.text)
+        if response.status_code == 200:
+            response.json()
+    response = requests.get(f"{couch_url}/_uuids", params={"count": HUGE}, timeout=T)
+    assert response.status_code == 400
+
+
+def test_longpoll_with_a_huge_timeout_still_answers(malformed_target):
+    last_seq = requests.get(f"{malformed_target}/_changes", timeout=T).json()
+    params = {"feed": "longpoll", "since": last_seq["last_seq"], "timeout": HUGE}
+    writer = threading.Timer(
+        0.5, requests.put, (f"{malformed_target}/late",), {"json": {}, "timeout": T}
+    )
+    writer.start()
+    response = requests.get(f"{malformed_target}/_changes", params=params, timeout=90)
+    writer.join()
+    assert response.status_code == 200, response.text
+    assert [row["id"] for row in response.json()["results"]] == ["late"]
+
+
 RAW_REQUESTS = [
     b"GARBAGE\r\n\r\n",
     b"GET / HTTP/9.9\r\n\r\n",
