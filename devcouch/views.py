@@ -10,6 +10,7 @@ import hashlib
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import orjson
 
@@ -17,7 +18,7 @@ from .collation import sort_key
 from .design import views_of
 from .documents import require_python
 from .errors import QueryServerError, not_found
-from .storage import Database, connect
+from .storage import Database, connect, doc_json
 
 log = logging.getLogger("devcouch.views")
 BATCH = 2000
@@ -89,8 +90,14 @@ class ViewGroup:
         found = row.fetchone()
         return found[0] if found else 0
 
+    @contextmanager
     def reader(self):
-        return _GroupReader(self)
+        """A read connection to the index, opened for one query."""
+        conn = self._connect()
+        try:
+            yield conn
+        finally:
+            conn.close()
 
     # -- keeping the index up to date ----------------------------------------
 
@@ -211,19 +218,6 @@ class ViewGroup:
             self.writer.close()
 
 
-class _GroupReader:
-    """A read connection to an index, opened per query."""
-
-    def __init__(self, group: ViewGroup):
-        self.conn = group._connect()
-
-    def __enter__(self):
-        return self.conn
-
-    def __exit__(self, *exc):
-        self.conn.close()
-
-
 def back_entries(rows: list[tuple]):
     """(docid, [[view, sort key in hex, n], ...]) for each document's rows."""
     by_doc: dict[str, list] = {}
@@ -233,8 +227,6 @@ def back_entries(rows: list[tuple]):
 
 
 def doc_text(change) -> str:
-    from .storage import doc_json
-
     doc_id, rev, deleted, body, _ = change
     return doc_json(doc_id, rev, body, bool(deleted))
 
