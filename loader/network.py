@@ -572,11 +572,11 @@ def neurons_from_rows(rows: Iterable[dict]) -> dict[str, dict]:
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector while the structure is built.
+    """Pause Python's cycle collector while a network is loaded (and evaluated).
 
     A load makes a few objects per edge and no cycles; left running, the
-    collector walks the growing structure again and again, which costs as much
-    as parsing it.
+    collector walks the growing structure again and again, which costs about
+    as much as parsing it.
     """
     enabled = gc.isenabled()
     gc.disable()

@@ -415,7 +415,7 @@ def test_a_view_on_one_line_is_parsed_whole():
     "lines",
     [
         b'{"error":"timeout","reason":"too slow"}',
-        VIEW_RESPONSE[:-8] + b',\r\n{"error":"timeout","reason":"too slow"}\n',
+        VIEW_RESPONSE[:-5] + b',\r\n{"error":"timeout","reason":"too slow"}\n',
     ],
 )
 def test_an_error_row_in_a_view_is_raised(lines):
