@@ -65,9 +65,7 @@ class Auth:
         return path.read_bytes()
 
     def login(self, name: str, password: str) -> UserCtx | None:
-        if self.admin and hmac.compare_digest(
-            f"{name}:{password}", ":".join(self.admin)
-        ):
+        if self.admin and is_admin_login(self.admin, name, password):
             return UserCtx(name, ["_admin"])
         user_doc = self.user_doc(name)
         if user_doc and password_matches(user_doc, password):
@@ -127,6 +125,12 @@ class Auth:
         salt = (self.user_doc(name) or {}).get("salt", "") if name else ""
         key = self.secret + str(salt).encode()
         return hmac.new(key, f"{name}:{stamp}".encode(), hashlib.sha256).digest()
+
+
+def is_admin_login(admin: tuple[str, str], name: str, password: str) -> bool:
+    # Name and password apart: joined, "a:b" + "c" would pass for "a" + "b:c".
+    same_name = hmac.compare_digest(name.encode(), admin[0].encode())
+    return hmac.compare_digest(password.encode(), admin[1].encode()) and same_name
 
 
 def split_cookie(cookie: str) -> tuple[str, str, bytes]:

@@ -125,7 +125,7 @@ def start_devcouch(folder, *options: str, env: dict | None = None):
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and proc.poll() is None:
         try:
-            if requests.get(f"{url}/_up", timeout=1).ok:
+            if requests.get(f"http://127.0.0.1:{port}/_up", timeout=1).ok:
                 return proc, url
         except requests.ConnectionError:
             time.sleep(0.05)

@@ -187,3 +187,15 @@ def test_a_killed_query_server_is_logged_with_the_reason(server, tmp_path):
     log = (tmp_path / "devcouch.log").read_text()
     assert "query server killed: pid" in log and "os_process_timeout" in log
     assert "/db/_design/s/_show/hang: 500 os_process_error" in log
+
+
+@pytest.mark.parametrize(
+    "server", [(["--admin", "admin:se:cret"], None)], indirect=True
+)
+def test_admin_password_with_a_colon(server):
+    base = server.replace("admin:secret@", "")
+    session = f"{base}/_session"
+    right = {"name": "admin", "password": "se:cret"}
+    assert requests.post(session, json=right, timeout=T).status_code == 200
+    shifted = {"name": "admin:se", "password": "cret"}
+    assert requests.post(session, json=shifted, timeout=T).status_code == 401
