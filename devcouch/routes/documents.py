@@ -49,6 +49,8 @@ def request_rev(req: Request, body_rev: str | None) -> str | None:
 
 
 def get_document(req: Request, db: Database, doc_id: str):
+    if "open_revs" in req.query:  # an array of revisions, which devcouch lacks
+        raise CouchError(400, "not_implemented", "devcouch does not serve open_revs")
     rev = req.query.get("rev")
     if rev is not None and not documents.valid_rev(rev):
         raise bad_request("Invalid rev format")

@@ -1,5 +1,6 @@
-"""devcouch's own options: reduce_limit, the query server command and its
-timeout, and the log. Each test starts a devcouch of its own.
+"""devcouch itself: its options (reduce_limit, the query server command and
+its timeout, quiet, the admin), its help and its log, and what it refuses
+that CouchDB serves. Skipped against CouchDB; most start a devcouch of their own.
 """
 
 import os
@@ -199,3 +200,10 @@ def test_admin_password_with_a_colon(server):
     assert requests.post(session, json=right, timeout=T).status_code == 200
     shifted = {"name": "admin:se", "password": "cret"}
     assert requests.post(session, json=shifted, timeout=T).status_code == 401
+
+
+def test_open_revs_is_refused_rather_than_ignored(db_url):
+    requests.put(f"{db_url}/doc", json={}, timeout=T)
+    response = requests.get(f"{db_url}/doc", params={"open_revs": "all"}, timeout=T)
+    assert response.status_code == 400
+    assert response.json()["error"] == "not_implemented"
