@@ -17,6 +17,7 @@ from loader.client import CouchError, explain
 from loader.documents_cli import create_command, export_command, import_command
 from loader.evaluate_cli import eval_command
 from loader.model import ModelError
+from loader.network import QUERY_SERVER_HINT, runs_no_python
 from loader.push import push
 from loader.show_cli import show_command
 from loader.train_cli import plot_command, runs_command, train_command
@@ -29,7 +30,16 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except (CouchError, ModelError) as exc:
-            raise click.ClickException(explain(exc)) from exc
+            raise click.ClickException(failure_message(exc)) from exc
+
+
+def failure_message(exc: Exception) -> str:
+    """The `Error: ...` line; a server without Python views is told how to fix it."""
+    message = explain(exc)
+    if isinstance(exc, CouchError) and runs_no_python(exc):
+        if QUERY_SERVER_HINT not in message:
+            return f"{message}; {QUERY_SERVER_HINT}"
+    return message
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})

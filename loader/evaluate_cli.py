@@ -14,6 +14,7 @@ from loader.evaluate import (
     read_samples,
     write_outputs,
 )
+from loader.model import ModelError
 from loader.network import load_network
 from loader.options import connection_options, echo_json
 
@@ -94,7 +95,10 @@ def eval_command(couch: Couch, as_json: bool, inputs, data, out, steps) -> None:
 
 
 def evaluate_file(couch: Couch, as_json: bool, data, out, steps) -> None:
-    header, samples = read_samples(data)
+    try:
+        header, samples = read_samples(data)
+    except UnicodeDecodeError:
+        raise ModelError(f"{data.name} is not UTF-8 text") from None
     net = load_network(couch)
     outputs = evaluate_batch(net, header, samples, steps)
     if as_json:

@@ -4,11 +4,49 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import click
 import orjson
 
 from loader.client import Couch
+
+
+def check_url(ctx: click.Context, param: click.Parameter, url: str) -> str:
+    """Refuse a server URL that is not http(s)://host[:port][/path].
+
+    The message never repeats the URL: it may hold a password.
+    """
+    problem = url_problem(url)
+    if problem:
+        raise click.BadParameter(
+            f"{problem}: expected http://host:port or http://user:password@host:port "
+            "(the URL is not shown, as it may hold a password)",
+            ctx,
+            param,
+        )
+    return url
+
+
+def url_problem(url: str) -> str | None:
+    """What is wrong with a server URL, or None; never a piece of the URL."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "the URL does not parse"
+    if parts.scheme not in ("http", "https"):
+        return "the URL does not start with http:// or https://"
+    if "@" in parts.path + parts.query + parts.fragment:
+        return "a /, ? or # in a user name or password must be percent-encoded"
+    try:
+        parts.port  # noqa: B018 (a port that is no number raises)
+    except ValueError:
+        return "the URL's port is not a number from 0 to 65535"
+    if not parts.hostname:
+        return "the URL names no host"
+    if "@" in parts.netloc and not parts.username:
+        return "the URL has a password but no user name"
+    return None
 
 
 def connection_options(command: Callable) -> Callable:
@@ -19,6 +57,7 @@ def connection_options(command: Callable) -> Callable:
         envvar="COUCHDB_URL",
         default="http://127.0.0.1:5984",
         show_default=True,
+        callback=check_url,
         help="CouchDB server (env COUCHDB_URL); credentials may be in the URL "
         "or in COUCHDB_USER and COUCHDB_PASSWORD.",
     )
