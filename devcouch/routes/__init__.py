@@ -21,6 +21,24 @@ DB_ROUTES = {
     "_view_cleanup": databases.view_cleanup,
 }
 
+# CouchDB's database endpoints that devcouch lacks: said so, not taken for ids.
+UNSERVED = {
+    "_find",
+    "_index",
+    "_explain",
+    "_bulk_get",
+    "_revs_diff",
+    "_missing_revs",
+    "_purge",
+    "_purged_infos_limit",
+    "_compact",
+    "_revs_limit",
+    "_design_docs",
+    "_local_docs",
+    "_shards",
+    "_partition",
+}
+
 # handler, and how many path segments may follow its name (fewest, most)
 DESIGN_ROUTES = {
     "_view": (views.view, 1, 1),
@@ -64,6 +82,9 @@ def database_route(couch, req: Request, name: str, rest: list[str]):
     first = rest[0]
     if first in DB_ROUTES and len(rest) == 1:
         return DB_ROUTES[first](couch, req, db)
+    if first in UNSERVED:
+        reason = f"devcouch does not serve {first}; Apache CouchDB does"
+        raise CouchError(400, "not_implemented", reason)
     if first in ("_design", "_local") and len(rest) >= 2:
         doc_id = f"{first}/{rest[1]}"
         if len(rest) == 2:

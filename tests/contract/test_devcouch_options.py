@@ -207,3 +207,13 @@ def test_open_revs_is_refused_rather_than_ignored(db_url):
     response = requests.get(f"{db_url}/doc", params={"open_revs": "all"}, timeout=T)
     assert response.status_code == 400
     assert response.json()["error"] == "not_implemented"
+
+
+@pytest.mark.parametrize("endpoint", ["_find", "_bulk_get", "_design_docs"])
+def test_unserved_endpoints_say_so(db_url, endpoint):
+    response = requests.post(f"{db_url}/{endpoint}", json={}, timeout=T)
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "not_implemented",
+        "reason": f"devcouch does not serve {endpoint}; Apache CouchDB does",
+    }
