@@ -24,13 +24,16 @@ def parse_inputs(ctx, param, pairs: tuple[str, ...]) -> dict[str, float]:
     inputs = {}
     for pair in pairs:
         name, equals, text = pair.partition("=")
-        if not equals or not name.strip():
+        name = name.strip()
+        if not equals or not name:
             raise click.BadParameter(f"{pair!r} is not NAME=VALUE", ctx, param)
+        if name in inputs:
+            raise click.BadParameter(f"{name} is given twice", ctx, param)
         try:
-            inputs[name.strip()] = parse_number(text)
+            inputs[name] = parse_number(text)
         except ValueError:
             raise click.BadParameter(
-                f"{text!r} (for {name.strip()}) is not a number", ctx, param
+                f"{text!r} (for {name}) is not a number", ctx, param
             ) from None
     return inputs
 

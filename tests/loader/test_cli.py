@@ -288,6 +288,7 @@ def test_a_cycle_needs_steps(couchnet, tmp_path):
         (["--input", "hidden1_0=1"], 1, "'hidden1_0' is not an input neuron"),
         (["--input", "input_0=abc"], 2, "'abc' (for input_0) is not a number"),
         (["--input", "input_0"], 2, "is not NAME=VALUE"),
+        (["-i", "input_0=1", "-i", "input_0=2"], 2, "input_0 is given twice"),
         (["--steps", "0"], 2, "--steps"),
         (["--input", "input_0=1", "--data", "-"], 2, "either --input or --data"),
     ],
