@@ -1,5 +1,7 @@
 """Routing a request by its path segments to the handler that serves it."""
 
+from typing import NoReturn
+
 from ..errors import CouchError, not_found
 from ..http import Request
 from ..storage import SYSTEM_DBS, check_db_name
@@ -39,6 +41,19 @@ UNSERVED = {
     "_partition",
 }
 
+SERVER_UNSERVED = {
+    "_active_tasks",
+    "_dbs_info",
+    "_db_updates",
+    "_replicate",
+    "_scheduler",
+    "_node",
+    "_membership",
+    "_cluster_setup",
+    "_reshard",
+    "_search_analyze",
+}
+
 # handler, and how many path segments may follow its name (fewest, most)
 DESIGN_ROUTES = {
     "_view": (views.view, 1, 1),
@@ -57,6 +72,8 @@ def dispatch(couch, req: Request):
         handler = SERVER_ROUTES.get(head)
         if head == "_utils":
             raise not_found("devcouch has no Fauxton; Apache CouchDB serves one")
+        if head in SERVER_UNSERVED:
+            unserved(head)
         if handler is None and path == [head] and req.method == "PUT":
             check_db_name(head)  # as CouchDB, creating `_name` is a bad name
         if handler is None or len(path) > 1:
@@ -66,6 +83,11 @@ def dispatch(couch, req: Request):
         return databases.database(couch, req, head)
     check_db_name(head)
     return database_route(couch, req, head, split_special(path[1:]))
+
+
+def unserved(endpoint: str) -> NoReturn:
+    reason = f"devcouch does not serve {endpoint}; Apache CouchDB does"
+    raise CouchError(400, "not_implemented", reason)
 
 
 def split_special(rest: list[str]) -> list[str]:
@@ -83,8 +105,7 @@ def database_route(couch, req: Request, name: str, rest: list[str]):
     if first in DB_ROUTES and len(rest) == 1:
         return DB_ROUTES[first](couch, req, db)
     if first in UNSERVED:
-        reason = f"devcouch does not serve {first}; Apache CouchDB does"
-        raise CouchError(400, "not_implemented", reason)
+        unserved(first)
     if first in ("_design", "_local") and len(rest) >= 2:
         doc_id = f"{first}/{rest[1]}"
         if len(rest) == 2:

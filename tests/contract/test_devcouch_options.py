@@ -209,9 +209,15 @@ def test_open_revs_is_refused_rather_than_ignored(db_url):
     assert response.json()["error"] == "not_implemented"
 
 
-@pytest.mark.parametrize("endpoint", ["_find", "_bulk_get", "_design_docs"])
-def test_unserved_endpoints_say_so(db_url, endpoint):
-    response = requests.post(f"{db_url}/{endpoint}", json={}, timeout=T)
+@pytest.mark.parametrize(
+    "endpoint", ["_find", "_bulk_get", "_design_docs", "/_scheduler", "/_node"]
+)
+def test_unserved_endpoints_say_so(db_url, couch_url, endpoint):
+    if endpoint.startswith("/"):
+        url, endpoint = couch_url + endpoint, endpoint[1:]
+    else:
+        url = f"{db_url}/{endpoint}"
+    response = requests.post(url, json={}, timeout=T)
     assert response.status_code == 400
     assert response.json() == {
         "error": "not_implemented",
