@@ -105,6 +105,10 @@ def test_all_docs_ranges(letters):
     assert ids(descending) == list("dcb")
     assert ids(all_docs(letters, start_key='"c"')) == list("cde")
     assert ids(all_docs(letters, key='"c"')) == ["c"]
+    down = all_docs(
+        letters, descending="true", startkey='"d"', endkey='"b"', inclusive_end="false"
+    )
+    assert ids(down) == list("dc")
 
 
 def test_all_docs_limit_skip_offset(letters):

@@ -110,6 +110,17 @@ def test_docid_bounds(numbers):
     assert [r["id"] for r in body["rows"]] == ["n6", "n2", "n7", "n3"]
 
 
+def test_inclusive_end_descending_and_with_docid(numbers):
+    down = query(
+        f"{numbers}/map", startkey=2, endkey=1, descending="true", inclusive_end="false"
+    )
+    assert [r["id"] for r in down["rows"]] == ["n7", "n2"]
+    docid_end = query(
+        f"{numbers}/map", endkey=1, endkey_docid="n6", inclusive_end="false"
+    )
+    assert [r["id"] for r in docid_end["rows"]] == ["n0", "n5", "n1"]
+
+
 def test_limit_skip_offset(numbers):
     body = query(f"{numbers}/map", limit=3, skip=2)
     assert keys_of(body) == [1, 1, 2]
