@@ -24,14 +24,13 @@ log = logging.getLogger("devcouch")
 QUERY_SERVER = f"{shlex.quote(sys.executable)} -m viewserver"
 
 
-def positive(text: str) -> int:
+def positive_int(text: str) -> int:
+    """A count or a time that can work: an integer of at least 1."""
     number = int(text)
     if number < 1:
         raise ValueError(text)
     return number
 
-
-positive.__name__ = "positive number"  # how argparse names it in an error
 
 # flag, metavar, type, default, help; each also read from $DEVCOUCH_<FLAG>.
 OPTIONS = [
@@ -40,9 +39,9 @@ OPTIONS = [
     ("--data", "DIR", str, "data/devcouch", "data folder; must be writable"),
     ("--admin", "USER:PASSWORD", str, None, "the server admin (required)"),
     ("--query-server", "COMMAND", str, QUERY_SERVER, "query server command line"),
-    ("--os-process-timeout", "MS", positive, "5000", "ms a query server may take"),
+    ("--os-process-timeout", "MS", positive_int, "5000", "ms a query server may take"),
     ("--reduce-limit", "{true,false,log}", str, "true", "reduce_limit sent in reset"),
-    ("--query-servers", "N", positive, "4", "most query server processes at once"),
+    ("--query-servers", "N", positive_int, "4", "most query server processes at once"),
 ]
 
 
