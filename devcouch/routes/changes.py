@@ -18,8 +18,13 @@ def changes(couch, req: Request, db: Database):
         raise method_not_allowed("GET,HEAD,POST")
     body = req.json_object() if req.method == "POST" and req.body else {}
     feed = req.query.get("feed", "normal")
+    if feed in ("continuous", "eventsource", "live"):
+        reason = f"devcouch does not serve feed={feed}; Apache CouchDB does"
+        raise CouchError(400, "not_implemented", reason)
     if feed not in ("normal", "longpoll"):
-        raise CouchError(400, "bad_request", f"devcouch does not serve feed={feed}")
+        raise bad_request(
+            "Supported `feed` types: normal, continuous, live, longpoll, eventsource"
+        )
     keep = change_filter(couch, req, db, body)
     since = current_since(req, db)
     results, last_seq, pending = collect(db, req, since, keep)

@@ -147,3 +147,10 @@ def test_longpoll_times_out_empty(filled):
 def test_since_now(filled):
     body = changes(filled, since="now").json()
     assert body["results"] == []
+
+
+def test_unknown_feed_is_a_bad_request(db_url):
+    response = requests.get(f"{db_url}/_changes", params={"feed": "pigeon"}, timeout=T)
+    assert response.status_code == 400
+    assert response.json()["error"] == "bad_request"
+    assert "longpoll" in response.json()["reason"]
