@@ -51,6 +51,10 @@ class Unreachable(CouchError):
     """The server did not answer at all (refused, timed out, bad address)."""
 
 
+class BadResponse(CouchError):
+    """The server answered, but not with CouchDB's JSON."""
+
+
 ERRORS_BY_STATUS = {400: BadRequest, 401: Unauthorized, 403: Forbidden}
 ERRORS_BY_STATUS |= {404: NotFound, 409: Conflict, 412: Conflict}
 
@@ -59,6 +63,8 @@ def explain(exc: Exception) -> str:
     """One line for an expected failure, never with credentials in it."""
     if isinstance(exc, Unreachable):
         return f"cannot reach CouchDB: {exc.reason}"
+    if isinstance(exc, BadResponse):
+        return exc.reason
     if isinstance(exc, Unauthorized):
         return f"CouchDB refused the credentials ({exc.reason or exc.error})"
     if isinstance(exc, CouchError):
@@ -105,7 +111,8 @@ class Couch:
     ):
         url = url or os.environ.get("COUCHDB_URL") or DEFAULT_URL
         self.url, auth = split_credentials(url)
-        user = user or os.environ.get("COUCHDB_USER")
+        if user is None and auth is None:
+            user = os.environ.get("COUCHDB_USER")
         if user:
             password = password or os.environ.get("COUCHDB_PASSWORD", "")
             auth = (user, password)
@@ -135,7 +142,15 @@ class Couch:
         return response
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
-        return orjson.loads(self.request(method, path, **kwargs).content)
+        response = self.request(method, path, **kwargs)
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise self.not_json(response) from None
+
+    def not_json(self, response: requests.Response) -> BadResponse:
+        reason = f"{self.url} did not answer with JSON; is it CouchDB?"
+        return BadResponse(response.status_code, "bad_response", reason)
 
     def doc_path(self, doc_id: str) -> str:
         db = quote(self.db, safe="")
@@ -227,7 +242,13 @@ class Couch:
         path = self.view_path(ddoc, view)
         response = self.request("GET", path, params=params, stream=True)
         with response:
-            yield from batches_of_rows(response.iter_content(VIEW_CHUNK))
+            try:
+                yield from batches_of_rows(response.iter_content(VIEW_CHUNK))
+            except requests.RequestException as exc:
+                reason = f"{self.url}: the view broke off ({exc})"
+                raise Unreachable(0, "unreachable", reason) from None
+            except orjson.JSONDecodeError:
+                raise self.not_json(response) from None
 
 
 def batches_of_rows(chunks: Iterable[bytes]) -> Iterator[list[dict]]:

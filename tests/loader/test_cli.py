@@ -324,7 +324,7 @@ def test_wrong_credentials_are_an_error(couchnet, command):
     server = couchnet.server.split("@")[-1]
     url = f"http://admin:wrong-{os.getpid()}@{server}"
     args = ["--layers", "2,1"] if command == "create" else []
-    # Credentials in the environment would take the place of the URL's.
+    # No credentials from the environment: only the URL's wrong ones are tried.
     env = {"COUCHDB_USER": None, "COUCHDB_PASSWORD": None}
     stderr = error_of(couchnet(command, *args, "--url", url, env=env))
     assert "refused the credentials" in stderr

@@ -1,8 +1,10 @@
 """Failures every command shares: help, bad URLs, servers that cannot serve."""
 
+import http.server
 import os
 import socket
 import stat
+import threading
 from pathlib import Path
 
 import orjson
@@ -124,6 +126,14 @@ def test_credentials_in_the_environment_are_never_printed(couchnet):
     result = couchnet("check", "--url", f"http://{server}", env=env)
     assert_failed(result, 1)
     assert SECRET not in result.stdout + result.stderr
+
+
+def test_credentials_in_the_url_come_before_the_environment(couchnet):
+    couchnet.ok("create", "--layers", "2,1")
+    env = {"COUCHDB_USER": "admin", "COUCHDB_PASSWORD": SECRET}
+    result = couchnet("eval", "--json", "--url", couchnet.server, env=env)
+    assert result.exit_code == 0, result.stderr
+    assert "output_0" in orjson.loads(result.stdout)["outputs"]
 
 
 def test_a_csv_that_is_not_utf8_is_an_error(couchnet, tmp_path):
@@ -249,3 +259,83 @@ def test_import_writes_every_neuron_in_one_bulk_request(
 
     writes = [path for method, path in sent if method != "GET"]
     assert writes == [couchnet.db, f"{couchnet.db}/_bulk_docs"]
+
+
+def test_a_cycle_without_steps_is_named_for_a_batch_too(couchnet, tmp_path):
+    cycle = [
+        {"_id": "x", "inputs": [{"node": "static", "weight": 1}]},
+        {
+            "_id": "a",
+            "inputs": [{"node": "x", "weight": 1}, {"node": "b", "weight": 1}],
+        },
+        {"_id": "b", "inputs": [{"node": "a", "weight": 0.5}]},
+    ]
+    neurons = tmp_path / "cycle.json"
+    neurons.write_bytes(orjson.dumps(cycle))
+    couchnet.ok("import", str(neurons))
+    data = tmp_path / "x.csv"
+    data.write_text("x\n2\n")
+
+    stderr = assert_failed(couchnet("eval", "--data", str(data)), 1)
+
+    assert (
+        "cycle through a -> b -> a" in stderr or "cycle through b -> a -> b" in stderr
+    )
+
+
+class Stub(http.server.BaseHTTPRequestHandler):
+    """A server that is not CouchDB: `body` for every GET, cut off when `cut`."""
+
+    body = b"<html>a web page</html>"
+    cut = False
+
+    def do_GET(self):  # noqa: N802 (the name http.server calls)
+        self.send_response(200)
+        if self.cut:
+            self.send_header("Content-Length", str(len(self.body) + 100))
+        self.end_headers()
+        self.wfile.write(self.body)
+        self.close_connection = True
+
+    def do_HEAD(self):  # noqa: N802
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def stub_server():
+    servers = []
+
+    def start(body: bytes, cut: bool = False) -> str:
+        handler = type("Handler", (Stub,), {"body": body, "cut": cut})
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://admin:{SECRET}@127.0.0.1:{server.server_port}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("command", ["check", "eval", "show", "export"])
+def test_a_server_that_is_not_couchdb_is_an_error(stub_server, command):
+    url = stub_server(b"<html>a web page</html>")
+    result = CliRunner().invoke(cli, [command, "--url", url])
+    stderr = assert_failed(result, 1)
+    assert "did not answer with JSON" in stderr
+    assert SECRET not in result.stdout + stderr
+
+
+def test_a_view_cut_off_midway_is_an_error(stub_server):
+    head = b'{"total_rows":2,"offset":0,"rows":[\r\n'
+    row = b'{"id":"a","key":"a","value":{"node":"static","weight":1}},\r\n'
+    url = stub_server(head + row, cut=True)
+    result = CliRunner().invoke(cli, ["eval", "--url", url])
+    stderr = assert_failed(result, 1)
+    assert "cannot reach CouchDB" in stderr
+    assert SECRET not in result.stdout + stderr
