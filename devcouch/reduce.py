@@ -200,12 +200,11 @@ def answer(proc, commands: list) -> list:
     results = []
     for start in range(0, len(commands), PIPELINE):
         batch = commands[start : start + PIPELINE]
-        for command, reply in zip(batch, proc.call_many(batch), strict=True):
-            results.append(reduction(command, reply))
+        results.extend(map(reduction, proc.call_many(batch)))
     return results
 
 
-def reduction(command: list, reply):
+def reduction(reply):
     if isinstance(reply, QueryServerError):
         if reply.error == OVERFLOW:
             return {OVERFLOW: reply.reason}
