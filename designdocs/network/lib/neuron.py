@@ -35,19 +35,6 @@ def activate(name, total):
         raise ModelError(f"unknown activation {name!r}") from None
 
 
-def activation_slope(name, total, output):
-    """d output / d total for an activation, given both ends of it."""
-    if name == "identity":
-        return 1.0
-    if name == "tanh":
-        return 1.0 - output * output
-    if name == "logistic":
-        return output * (1.0 - output)
-    if name == "relu":
-        return 1.0 if total > 0.0 else 0.0
-    raise ModelError(f"unknown activation {name!r}")
-
-
 def trust(weight):
     """How much a neuron trusts an input of this weight: tanh(weight)."""
     try:
