@@ -28,7 +28,7 @@ import numpy as np
 
 from loader.client import Couch
 from loader.devserver import public_url, push_designs, server
-from loader.documents import layered_docs, replace_network
+from loader.documents import layered_docs, layered_edge_count, replace_network
 from loader.evaluate import evaluate_sample
 from loader.model import neuron
 from loader.network import load_network
@@ -258,7 +258,9 @@ def print_results(results: list[dict]) -> None:
 def main() -> None:
     sys.setrecursionlimit(20000)  # the recursion follows every level of the network
     chosen = [
-        (label, sizes) for label, sizes in NETWORKS if edge_count(sizes) <= MAX_EDGES
+        (label, sizes)
+        for label, sizes in NETWORKS
+        if layered_edge_count(sizes) <= MAX_EDGES
     ]
     started = time.perf_counter()
     with server(PROJECT / "data" / "bench") as url:
@@ -269,10 +271,6 @@ def main() -> None:
             print(f"measured {label}", flush=True)
     print_results(results)
     print(f"\nbench_eval took {time.perf_counter() - started:.0f} s")
-
-
-def edge_count(sizes: list[int]) -> int:
-    return sum(a * b for a, b in zip(sizes, sizes[1:], strict=False))
 
 
 if __name__ == "__main__":

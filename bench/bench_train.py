@@ -28,7 +28,7 @@ import numpy as np
 from loader.client import Couch
 from loader.datasets import digits_split
 from loader.devserver import public_url, push_designs, server
-from loader.documents import layer_names, layered_docs
+from loader.documents import layer_names, layered_docs, layered_edge_count
 from loader.session import Session, Settings
 
 NETWORKS = [
@@ -41,10 +41,6 @@ ROWS = 512
 EPOCHS = 2
 MAX_EDGES = int(os.environ.get("BENCH_TRAIN_MAX_EDGES", "100000"))
 SEEDS = int(os.environ.get("BENCH_TRAIN_SEEDS", "3"))
-
-
-def edges(sizes: list[int]) -> int:
-    return sum(a * b for a, b in zip(sizes, sizes[1:], strict=False))
 
 
 def fresh_database(url: str, sizes: list[int], seed: int) -> Couch:
@@ -148,7 +144,7 @@ def epoch_split(url: str, folder: Path) -> None:
         f"{'epoch':>9}{'setup':>9}"
     )
     for label, sizes in NETWORKS:
-        if edges(sizes) > MAX_EDGES:
+        if layered_edge_count(sizes) > MAX_EDGES:
             continue
         data = synthetic_csv(folder, sizes)
         couch = fresh_database(url, sizes, seed=0)
@@ -162,7 +158,7 @@ def epoch_split(url: str, folder: Path) -> None:
             couch.delete_db()
         per = {key: value / EPOCHS for key, value in session.timings.items()}
         print(
-            f"{label:18}{edges(sizes):>9,}{per['compute']:>10.3f}"
+            f"{label:18}{layered_edge_count(sizes):>9,}{per['compute']:>10.3f}"
             f"{per['writes']:>10.3f}{per['reads']:>9.3f}{epoch:>9.3f}{setup:>9.3f}"
         )
 

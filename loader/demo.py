@@ -23,7 +23,12 @@ from rich.table import Table
 
 from loader.client import Couch, CouchError
 from loader.devserver import public_url, push_designs, server
-from loader.documents import layered_docs, neuron_docs, replace_network
+from loader.documents import (
+    layered_docs,
+    layered_edge_count,
+    neuron_docs,
+    replace_network,
+)
 from loader.model import ModelError
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -71,7 +76,7 @@ def create_network(demo: Demo) -> None:
     """Create a 2-8-1 tanh network, replacing the demo's previous one."""
     docs = layered_docs(LAYERS, "tanh", seed=7)
     counts = replace_network(demo.couch, docs, neuron_docs(demo.couch))
-    edges = sum(a * b for a, b in zip(LAYERS, LAYERS[1:], strict=False))
+    edges = layered_edge_count(LAYERS)
     demo.console.print(
         f"{len(docs)} neurons and {edges} edges in {demo.db!r} "
         f"({counts['created']} created, {counts['updated']} updated)"

@@ -38,6 +38,11 @@ def layer_names(sizes: list[int]) -> list[list[str]]:
     ]
 
 
+def layered_edge_count(sizes: list[int]) -> int:
+    """The edges between the layers of a fully connected network, biases aside."""
+    return sum(a * b for a, b in zip(sizes, sizes[1:], strict=False))
+
+
 def layered_docs(
     sizes: list[int], activation: str = "identity", seed: int | None = None
 ) -> list[dict]:

@@ -12,6 +12,7 @@ from loader.documents import (
     export_docs,
     import_docs,
     layered_docs,
+    layered_edge_count,
     neuron_docs,
     replace_network,
 )
@@ -76,7 +77,7 @@ def create_command(
         )
     couch.create_db()
     counts = replace_network(couch, docs, existing)
-    edges = sum(a * b for a, b in zip(layers, layers[1:], strict=False))
+    edges = layered_edge_count(layers)
     summary = {"database": couch.db, "layers": layers, "edges": edges, **counts}
     if as_json:
         echo_json(summary)
