@@ -16,12 +16,11 @@ from .streams import LineReader, Output
 CACHE_LIMIT = 1000
 
 
-def remember(cache: dict, key: object, value: object) -> object:
-    """Store ``value`` in a bounded ``cache`` and return it."""
+def remember(cache: dict, key: object, value: object) -> None:
+    """Store ``value`` in a bounded ``cache``."""
     if len(cache) >= CACHE_LIMIT:
         del cache[next(iter(cache))]
     cache[key] = value
-    return value
 
 
 class Config:
@@ -69,7 +68,6 @@ class State:
     """Map functions, libraries, config, cached design docs and functions."""
 
     def __init__(self, reader: LineReader, output: Output):
-        self.reader = reader
         self.output = output
         self.render = Render(reader, output)
         self.config = Config()
