@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from loader.client import Couch, CouchError
-from loader.devserver import public_url, push_designs, server
+from loader.devserver import public_url, push_designs, run_couchnet, server
 from loader.documents import (
     layered_docs,
     layered_edge_count,
@@ -56,15 +56,8 @@ class Demo:
         return f"{public_url(self.url)}/{quote(self.db, safe='')}"
 
     def couchnet(self, *args: str) -> subprocess.CompletedProcess:
-        """Run the couchnet command line in a process of its own."""
-        command = [sys.executable, "-c", "from loader.cli import main; main()", *args]
-        env = dict(os.environ, COUCHDB_URL=self.url, COUCHNET_DB=self.db)
-        done = subprocess.run(command, env=env, capture_output=True, text=True)
-        if done.returncode:
-            raise RuntimeError(
-                f"couchnet {' '.join(args)} failed: {done.stderr.strip()}"
-            )
-        return done
+        """Run the couchnet command line on the demo's database."""
+        return run_couchnet(self.url, self.db, *args)
 
 
 def push_design(demo: Demo) -> None:

@@ -18,6 +18,8 @@ import requests
 from loader.client import split_credentials
 
 ADMIN = "admin"
+# The couchnet command line of this checkout, whether or not it is installed.
+COUCHNET = [sys.executable, "-c", "from loader.cli import main; main()"]
 
 
 def free_port() -> int:
@@ -99,11 +101,22 @@ def public_url(url: str) -> str:
     return split_credentials(url)[0]
 
 
+def run_couchnet(
+    url: str, db: str, *args: str, timeout: float | None = None
+) -> subprocess.CompletedProcess:
+    """Run `couchnet *args` on `db` in a process of its own; RuntimeError if it fails.
+
+    The URL goes in through the environment, so that no error shows its password.
+    """
+    env = dict(os.environ, COUCHDB_URL=url, COUCHNET_DB=db)
+    done = subprocess.run(
+        [*COUCHNET, *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+    if done.returncode:
+        raise RuntimeError(f"couchnet {' '.join(args)} failed: {done.stderr.strip()}")
+    return done
+
+
 def push_designs(url: str, db: str) -> str:
     """Run `couchnet push` for the project's design documents; its output."""
-    command = [sys.executable, "-c", "from loader.cli import main; main()"]
-    command += ["push", "--url", url, "--db", db]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    if done.returncode:
-        raise RuntimeError(f"couchnet push failed: {done.stderr.strip()}")
-    return done.stdout
+    return run_couchnet(url, db, "push", timeout=120).stdout

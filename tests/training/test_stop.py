@@ -5,13 +5,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 from click.testing import CliRunner
 
 from loader.cli import cli
+from loader.devserver import COUCHNET
 from loader.runs import list_runs
 from loader.session import Session, Settings
 
@@ -19,7 +19,7 @@ ARGS = ["--dataset", "xor", "--epochs", "200", "--sync-every", "1"]
 
 
 def start_training(couch_url: str, db: str) -> subprocess.Popen:
-    command = [sys.executable, "-c", "from loader.cli import main; main()", "train"]
+    command = [*COUCHNET, "train"]
     command += [*ARGS, "--url", couch_url, "--db", db]
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     return subprocess.Popen(

@@ -5,7 +5,6 @@ import os
 import pty
 import select
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from loader.cli import cli
+from loader.devserver import COUCHNET
 from loader.model import neuron
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -200,7 +200,7 @@ def on_terminal(db_url: str, *args: str, stdout_too: bool = True) -> tuple[str, 
     """Run couchnet with stderr (and stdout) on a pseudo-terminal: (what the
     terminal showed, what went to a piped stdout)."""
     url, _, db = db_url.rpartition("/")
-    command = [sys.executable, "-c", "from loader.cli import main; main()", *args]
+    command = [*COUCHNET, *args]
     env = dict(os.environ, PYTHONPATH=str(PROJECT), TERM="xterm", COLUMNS="120")
     env.pop("TTY_INTERACTIVE", None)  # rich would believe it over isatty()
     leader, follower = pty.openpty()

@@ -3,12 +3,12 @@
 import json
 import os
 import subprocess
-import sys
 import threading
 
 import numpy as np
 import pytest
 
+from loader.devserver import COUCHNET
 from loader.runs import Run
 from loader.session import Session, Settings
 from loader.sync import NeuronStore
@@ -66,7 +66,7 @@ def test_two_couchnet_train_processes_share_one_network(
 ):
     layered_network(couch, [64, 8, 10], seed=3)
     before = read_weights(couch)
-    command = [sys.executable, "-c", "from loader.cli import main; main()", "train"]
+    command = [*COUCHNET, "train"]
     command += ["--url", couch_url, "--db", couch.db, "--json"]
     command += ["--dataset", "digits", "--epochs", "2", "--sync-every", "5"]
     env = dict(os.environ, PYTHONPATH=os.getcwd())
