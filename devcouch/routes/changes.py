@@ -7,7 +7,7 @@ import orjson
 from ..errors import CouchError, QueryServerError, bad_request, method_not_allowed
 from ..http import Request, json_response, query_parse_error
 from ..storage import Database, doc_json, format_seq, parse_seq
-from .design import call_function, load_ddoc, request_object
+from .design import call_ddoc, load_ddoc, request_object
 
 FILTER_BATCH = 100
 DEFAULT_TIMEOUT_MS = 60_000
@@ -154,9 +154,7 @@ def view_filter(couch, req: Request, db: Database):
 
 
 def ask(couch, ddoc: dict, path: list, args: list) -> list[bool]:
-    with couch.pool.checkout() as proc:
-        proc.teach(ddoc)
-        reply = call_function(proc, ["ddoc", ddoc["_id"], path, args])
+    reply = call_ddoc(couch, ddoc, path, args)
     if not (isinstance(reply, list) and len(reply) == 2 and reply[0] is True):
         raise QueryServerError("filter_error", f"bad filter reply: {reply!r:.200}")
     return [bool(flag) for flag in reply[1]]

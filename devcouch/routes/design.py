@@ -112,6 +112,7 @@ def function_error(error: QueryServerError) -> QueryServerError:
 
 
 def call_ddoc(couch, ddoc: dict, path: list, args: list):
+    """Run the function at `path` of `ddoc` with `args`; its reply."""
     with couch.pool.checkout() as proc:
         proc.teach(ddoc)
         return call_function(proc, ["ddoc", ddoc["_id"], path, args])
