@@ -10,7 +10,6 @@ from .. import documents
 from ..auth import require_db_admin
 from ..errors import CouchError, QueryServerError, method_not_allowed
 from ..http import Request, json_response
-from ..query import parse_view_query
 from ..storage import Database, format_seq
 from ..views import group_for, signature
 from . import views as view_routes
@@ -197,13 +196,10 @@ def list_view(couch, req: Request, db: Database, ddoc_name: str, name: str, *res
 
 def list_input(couch, req: Request, db: Database, ddoc_name: str, view_name: str):
     """The head and row texts of the view a list function formats."""
-    q = parse_view_query(req)
-    _, group = group_for(db, f"_design/{ddoc_name}")
-    number = group.view_number(view_name)
-    source = group.reduce_source(view_name)
-    reducing = view_routes.check_reduce_use(q, source)
-    view_routes.bring_up_to_date(couch, group, q.update)
-    if reducing:
+    q, group, number, source = view_routes.open_view(
+        couch, req, db, ddoc_name, view_name
+    )
+    if source is not None:
         rows = view_routes.reduce_rows(couch, group, number, source, q)
         return {"update_seq": format_seq(group.seq)}, rows
     lines = b"".join(view_routes.map_stream(group, number, q, None)).decode()

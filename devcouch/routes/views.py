@@ -26,17 +26,25 @@ DOC_SQL = """CASE WHEN d.id IS NULL OR d.deleted THEN 'null' ELSE
 def view(couch, req: Request, db: Database, ddoc_name: str, view_name: str):
     if req.method not in ("GET", "HEAD", "POST"):
         raise method_not_allowed("GET,HEAD,POST")
+    q, group, number, reduce_source = open_view(couch, req, db, ddoc_name, view_name)
+    update_seq = format_seq(group.seq) if q.update_seq else None
+    if reduce_source is not None:
+        rows = reduce_rows(couch, group, number, reduce_source, q)
+        return stream_response(rows_stream(view_head(None, None, update_seq), rows))
+    return stream_response(map_stream(group, number, q, update_seq))
+
+
+def open_view(couch, req: Request, db: Database, ddoc_name: str, view_name: str):
+    """(query, group, view number, reduce source or None when not reducing),
+    the index brought up to date as the query asks."""
     q = parse_view_query(req)
     _, group = group_for(db, f"_design/{ddoc_name}")
     number = group.view_number(view_name)
     reduce_source = group.reduce_source(view_name)
-    reducing = check_reduce_use(q, reduce_source)
+    if not check_reduce_use(q, reduce_source):
+        reduce_source = None
     bring_up_to_date(couch, group, q.update)
-    update_seq = format_seq(group.seq) if q.update_seq else None
-    if reducing:
-        rows = reduce_rows(couch, group, number, reduce_source, q)
-        return stream_response(rows_stream(view_head(None, None, update_seq), rows))
-    return stream_response(map_stream(group, number, q, update_seq))
+    return q, group, number, reduce_source
 
 
 def check_reduce_use(q: ViewQuery, reduce_source: str | None) -> bool:
