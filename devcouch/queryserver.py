@@ -58,15 +58,16 @@ class QueryProcess:
         lines = b"".join(orjson.dumps(c) + b"\n" for c in commands)
         # The child answers as it reads: with several commands in flight, a
         # thread writes so that its replies are read meanwhile and no pipe fills.
-        writer = threading.Thread(target=self._write, args=(lines,), daemon=True)
+        writer = None
         if len(commands) > 1:
+            writer = threading.Thread(target=self._write, args=(lines,), daemon=True)
             writer.start()
         else:
             self._write(lines)
         replies = []
         for _ in commands:
             replies.append(self._read_reply(time.monotonic() + self.timeout))
-        if writer.is_alive():
+        if writer is not None:
             writer.join()
         for reply in replies:
             if isinstance(reply, ProcessBroken):
