@@ -31,7 +31,7 @@ def views_of(ddoc: dict) -> dict:
 
 
 def sources_of(ddoc: dict) -> list[str]:
-    """Every function source a design doc holds, views first."""
+    """Every function source of a design doc that passed check_shape, views first."""
     sources = []
     for view in views_of(ddoc).values():
         sources.append(view["map"])
@@ -39,10 +39,7 @@ def sources_of(ddoc: dict) -> list[str]:
         if reduce and not reduce.startswith("_"):
             sources.append(reduce)
     for section in FUNCTION_SECTIONS:
-        functions = ddoc.get(section, {})
-        if not isinstance(functions, dict):
-            raise invalid(f"`{section}` is not an object")
-        for name, source in functions.items():
+        for name, source in ddoc.get(section, {}).items():
             if not isinstance(source, str):
                 raise invalid(f"{section}/{name} is not a string")
             sources.append(source)
