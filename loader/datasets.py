@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from loader.evaluate import parse_number
 from loader.model import ModelError
 from loader.network import Network
 
@@ -268,11 +268,8 @@ def parse_rows(
 
 def number_in(path: Path, line: int, column: str, cell: str) -> float:
     try:
-        value = float(cell)
+        return parse_number(cell)
     except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
         raise DataError(
             f"{path} line {line}, column {column!r}: {cell!r} is not a finite number"
-        )
-    return value
+        ) from None
