@@ -23,8 +23,9 @@ class UserCtx:
         return "_admin" in self.roles
 
     def as_json(self, db: str | None = None) -> dict:
-        ctx = {"db": db, "name": self.name, "roles": self.roles}
-        return ctx if db is not None else {"name": self.name, "roles": self.roles}
+        """The userCtx object; with `db` first as design functions see it."""
+        ctx = {"name": self.name, "roles": self.roles}
+        return ctx if db is None else {"db": db, **ctx}
 
 
 @dataclass
