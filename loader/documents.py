@@ -14,8 +14,12 @@ ACTIVATIONS = ("identity", "tanh", "logistic", "relu")
 STATUS_BY_ERROR = {"unauthorized": 401, "forbidden": 403, "conflict": 409}
 
 
-def is_neuron(doc: dict) -> bool:
-    return not doc["_id"].startswith("_design/") and isinstance(doc.get("inputs"), list)
+def is_neuron(doc: dict | None) -> bool:
+    return (
+        isinstance(doc, dict)
+        and not doc["_id"].startswith("_design/")
+        and isinstance(doc.get("inputs"), list)
+    )
 
 
 def neuron_docs(couch: Couch) -> list[dict]:

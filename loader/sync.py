@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from loader.client import Couch
+from loader.documents import is_neuron
 from loader.model import ModelError, neuron
 
 TRAINED = "trained"
@@ -200,14 +201,6 @@ class NeuronStore:
                 self.docs[doc["_id"]] = doc
                 self.stats.written += 1
         return conflicted
-
-
-def is_neuron(doc: dict | None) -> bool:
-    return (
-        isinstance(doc, dict)
-        and not doc["_id"].startswith("_design/")
-        and isinstance(doc.get("inputs"), list)
-    )
 
 
 def check_structure(doc: dict, place: Place) -> None:
