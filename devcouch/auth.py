@@ -69,7 +69,7 @@ class Auth:
             return UserCtx(name, ["_admin"])
         user_doc = self.user_doc(name)
         if user_doc and password_matches(user_doc, password):
-            return UserCtx(name, list(user_doc.get("roles", [])))
+            return user_of(name, user_doc)
         return None
 
     def user_doc(self, name: str) -> dict | None:
@@ -103,7 +103,7 @@ class Auth:
 
     def make_cookie(self, name: str) -> str:
         stamp = format(int(time.time()), "X")
-        mac = self._mac(name, stamp)
+        mac = self._mac(name, stamp, self.user_doc(name))
         raw = f"{name}:{stamp}:".encode() + mac
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -112,19 +112,25 @@ class Auth:
             name, stamp, mac = split_cookie(cookie)
         except ValueError:
             return None
-        fresh = int(stamp, 16) + COOKIE_SECONDS > time.time()
-        if not fresh or not hmac.compare_digest(mac, self._mac(name, stamp)):
+        if int(stamp, 16) + COOKIE_SECONDS <= time.time():
+            return None
+        user_doc = self.user_doc(name)
+        if not hmac.compare_digest(mac, self._mac(name, stamp, user_doc)):
             return None
         if self.admin and name == self.admin[0]:
             return UserCtx(name, ["_admin"])
-        user_doc = self.user_doc(name)
-        return UserCtx(name, list(user_doc.get("roles", []))) if user_doc else None
+        return user_of(name, user_doc) if user_doc else None
 
-    def _mac(self, name: str, stamp: str) -> bytes:
+    def _mac(self, name: str, stamp: str, user_doc: dict | None) -> bytes:
         # The user's salt is part of the key, so a changed password ends sessions.
-        salt = (self.user_doc(name) or {}).get("salt", "") if name else ""
+        salt = (user_doc or {}).get("salt", "") if name else ""
         key = self.secret + str(salt).encode()
         return hmac.new(key, f"{name}:{stamp}".encode(), hashlib.sha256).digest()
+
+
+def user_of(name: str, user_doc: dict) -> UserCtx:
+    """The userCtx of a user kept in `_users`."""
+    return UserCtx(name, list(user_doc.get("roles", [])))
 
 
 def is_admin_login(admin: tuple[str, str], name: str, password: str) -> bool:
