@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 
 from loader.client import Couch, CouchError
-from loader.model import ModelError
+from loader.model import ModelError, neuron
 from loader.network import natural_key
 
-ACTIVATIONS = ("identity", "tanh", "logistic", "relu")
+ACTIVATIONS = tuple(neuron.ACTIVATIONS)
 STATUS_BY_ERROR = {"unauthorized": 401, "forbidden": 403, "conflict": 409}
 
 
