@@ -9,9 +9,9 @@ import orjson
 
 from loader.client import Conflict, Couch
 from loader.designdoc import DesignDoc, DesignDocError, build, check
+from loader.model import DESIGNDOCS
 from loader.options import connection_options, echo_json
 
-DESIGNDOCS = Path(__file__).resolve().parent.parent / "designdocs"
 SAVE_ATTEMPTS = 5
 
 
