@@ -31,7 +31,6 @@ from loader.model import ModelError
 
 RUN_TYPE = "training_run"
 RUN_PREFIX = "run-"
-STATES = ("running", "finished", "interrupted", "failed")
 
 
 class RunError(ModelError):
