@@ -123,9 +123,10 @@ def picture(net: Network, db: str, fmt: str) -> bytes:
     return matplotlib_picture(net, db, fmt)
 
 
-def positions(net: Network) -> dict[str, tuple[float, float]]:
+def positions(groups: list[list[str]]) -> dict[str, tuple[float, float]]:
+    """(x, y) of each neuron: one column per group, centred on y = 0."""
     places = {}
-    for x, names in enumerate(columns(net)):
+    for x, names in enumerate(groups):
         for i, name in enumerate(names):
             places[name] = (float(x), (len(names) - 1) / 2 - i)
     return places
@@ -134,8 +135,8 @@ def positions(net: Network) -> dict[str, tuple[float, float]]:
 def matplotlib_picture(net: Network, db: str, fmt: str) -> bytes:
     from matplotlib.figure import Figure
 
-    places = positions(net)
     groups = columns(net)
+    places = positions(groups)
     height = max(3.0, 0.5 * max(len(names) for names in groups))
     figure = Figure(figsize=(2.5 + 2.0 * len(groups), min(height, 40.0)))
     axes = figure.add_subplot()
