@@ -33,7 +33,6 @@ class QueryProcess:
     """One running query server."""
 
     def __init__(self, command: list[str], timeout: float):
-        self.command = command
         self.timeout = timeout
         self.proc = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0
