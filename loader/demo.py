@@ -50,11 +50,6 @@ class Demo:
     console: Console
     results: dict = field(default_factory=dict)
 
-    @property
-    def db_url(self) -> str:
-        """The database URL without credentials, to print."""
-        return f"{public_url(self.url)}/{quote(self.db, safe='')}"
-
     def couchnet(self, *args: str) -> subprocess.CompletedProcess:
         """Run the couchnet command line on the demo's database."""
         return run_couchnet(self.url, self.db, *args)
