@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from loader.client import Couch, CouchError, NotFound, explain
 from loader.network import DESIGN, INPUTS_VIEW, QUERY_SERVER_HINT, runs_no_python
@@ -29,7 +28,7 @@ def check_server(couch: Couch) -> str:
 
 def check_database(couch: Couch) -> str:
     try:
-        info = couch.json("GET", quote(couch.db, safe=""))
+        info = couch.json("GET", couch.db_path)
     except NotFound:
         raise Failed(
             f"database {couch.db!r} does not exist; "

@@ -123,8 +123,9 @@ class Couch:
         self.session.headers["Accept"] = "application/json"
 
     @property
-    def db_url(self) -> str:
-        return f"{self.url}/{quote(self.db, safe='')}"
+    def db_path(self) -> str:
+        """The database's name as a path on the server, quoted."""
+        return quote(self.db, safe="")
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """Send a request to `path` (relative to the server) and check it."""
@@ -153,10 +154,9 @@ class Couch:
         return BadResponse(response.status_code, "bad_response", reason)
 
     def doc_path(self, doc_id: str) -> str:
-        db = quote(self.db, safe="")
         if doc_id.startswith("_design/"):
-            return f"{db}/_design/{quote(doc_id[8:], safe='')}"
-        return f"{db}/{quote(doc_id, safe='')}"
+            return f"{self.db_path}/_design/{quote(doc_id[8:], safe='')}"
+        return f"{self.db_path}/{quote(doc_id, safe='')}"
 
     # server and database
 
@@ -165,7 +165,7 @@ class Couch:
 
     def db_exists(self) -> bool:
         try:
-            self.request("HEAD", quote(self.db, safe=""))
+            self.request("HEAD", self.db_path)
         except NotFound:
             return False
         return True
@@ -173,7 +173,7 @@ class Couch:
     def create_db(self, exist_ok: bool = True) -> bool:
         """Create the database; return False when it was already there."""
         try:
-            self.request("PUT", quote(self.db, safe=""))
+            self.request("PUT", self.db_path)
         except CouchError as exc:
             if exist_ok and exc.status == 412:
                 return False
@@ -181,7 +181,7 @@ class Couch:
         return True
 
     def delete_db(self) -> None:
-        self.request("DELETE", quote(self.db, safe=""))
+        self.request("DELETE", self.db_path)
 
     # documents
 
@@ -205,24 +205,24 @@ class Couch:
 
     def bulk_docs(self, docs: list[dict]) -> list[dict]:
         """Write many documents; one result per document, errors included."""
-        path = f"{quote(self.db, safe='')}/_bulk_docs"
+        path = f"{self.db_path}/_bulk_docs"
         return self.json("POST", path, json={"docs": docs})
 
     def all_docs(self, **params: Any) -> list[dict]:
-        path = f"{quote(self.db, safe='')}/_all_docs"
+        path = f"{self.db_path}/_all_docs"
         params = {k: encode_param(k, v) for k, v in params.items()}
         return self.json("GET", path, params=params)["rows"]
 
     def all_docs_by_keys(self, keys: list[str], **params: Any) -> list[dict]:
         """_all_docs rows for these ids, sent in the body: no URL length limit."""
-        path = f"{quote(self.db, safe='')}/_all_docs"
+        path = f"{self.db_path}/_all_docs"
         params = {k: encode_param(k, v) for k, v in params.items()}
         return self.json("POST", path, params=params, json={"keys": keys})["rows"]
 
     # views
 
     def view_path(self, ddoc: str, view: str) -> str:
-        return f"{quote(self.db, safe='')}/_design/{quote(ddoc, safe='')}/_view/{view}"
+        return f"{self.db_path}/_design/{quote(ddoc, safe='')}/_view/{view}"
 
     def view(self, ddoc: str, view: str, **params: Any) -> list[dict]:
         params = {k: encode_param(k, v) for k, v in params.items()}
