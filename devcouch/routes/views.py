@@ -129,15 +129,17 @@ def map_stream(group: ViewGroup, number: int, q: ViewQuery, update_seq):
 
 
 def select_sql(q: ViewQuery, where: list[str]) -> str:
-    direction = "DESC" if q.descending else "ASC"
     columns = f"{ROW_SQL}, CAST(r.value AS TEXT)"
     columns += f", {DOC_SQL}" if q.include_docs else ""
     join = " LEFT JOIN src.docs d ON d.id = r.docid" if q.include_docs else ""
     conditions = " AND ".join(["r.view = ?", *where])
-    return (
-        f"SELECT {columns} FROM rows r{join} WHERE {conditions}"
-        f" ORDER BY r.sk {direction}, r.docid {direction}, r.n {direction}"
-    )
+    return f"SELECT {columns} FROM rows r{join} WHERE {conditions}" + order_by(q)
+
+
+def order_by(q: ViewQuery) -> str:
+    """The index's order of rows, reversed for `descending`."""
+    direction = "DESC" if q.descending else "ASC"
+    return f" ORDER BY r.sk {direction}, r.docid {direction}, r.n {direction}"
 
 
 def range_rows(conn, number: int, q: ViewQuery, where: list[str], args: list):
@@ -238,9 +240,8 @@ def group_key_of(sk: bytes, key_json: str, q: ViewQuery):
 
 
 def fetch_for_reduce(group: ViewGroup, number: int, q: ViewQuery) -> list[tuple]:
-    direction = "DESC" if q.descending else "ASC"
     columns = "SELECT r.sk, r.key, r.docid, r.value FROM rows r"
-    order = f" ORDER BY r.sk {direction}, r.docid {direction}, r.n {direction}"
+    order = order_by(q)
     with group.reader() as conn:
         if q.keys is not None:
             sql = f"{columns} WHERE r.view = ? AND r.sk = ?{order}"
