@@ -210,13 +210,13 @@ class Couch:
 
     def all_docs(self, **params: Any) -> list[dict]:
         path = f"{self.db_path}/_all_docs"
-        params = {k: encode_param(k, v) for k, v in params.items()}
+        params = encode_params(params)
         return self.json("GET", path, params=params)["rows"]
 
     def all_docs_by_keys(self, keys: list[str], **params: Any) -> list[dict]:
         """_all_docs rows for these ids, sent in the body: no URL length limit."""
         path = f"{self.db_path}/_all_docs"
-        params = {k: encode_param(k, v) for k, v in params.items()}
+        params = encode_params(params)
         return self.json("POST", path, params=params, json={"keys": keys})["rows"]
 
     # views
@@ -225,7 +225,7 @@ class Couch:
         return f"{self.db_path}/_design/{quote(ddoc, safe='')}/_view/{view}"
 
     def view(self, ddoc: str, view: str, **params: Any) -> list[dict]:
-        params = {k: encode_param(k, v) for k, v in params.items()}
+        params = encode_params(params)
         return self.json("GET", self.view_path(ddoc, view), params=params)["rows"]
 
     def stream_view(self, ddoc: str, view: str, **params: Any) -> Iterator[list[dict]]:
@@ -238,7 +238,7 @@ class Couch:
             ]}
         A batch is the complete lines of one chunk of the response.
         """
-        params = {k: encode_param(k, v) for k, v in params.items()}
+        params = encode_params(params)
         path = self.view_path(ddoc, view)
         response = self.request("GET", path, params=params, stream=True)
         with response:
@@ -302,6 +302,10 @@ def rows_on_line(line: bytes) -> list[dict]:
 
 
 JSON_PARAMS = {"key", "keys", "startkey", "endkey", "start_key", "end_key"}
+
+
+def encode_params(params: dict[str, Any]) -> dict[str, str]:
+    return {name: encode_param(name, value) for name, value in params.items()}
 
 
 def encode_param(name: str, value: Any) -> str:
