@@ -1,4 +1,5 @@
-"""A server to talk to: COUCHDB_URL when set, otherwise devcouch started here."""
+"""A server to talk to: COUCHDB_URL when set, otherwise devcouch started here;
+and the couchnet command line run against it in a process of its own."""
 
 from __future__ import annotations
 
