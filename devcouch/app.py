@@ -11,7 +11,7 @@ from anyio import to_thread
 from starlette.responses import Response
 
 from .auth import Auth
-from .errors import CouchError
+from .errors import CouchError, bad_request
 from .http import Request, error_response
 from .queryserver import QueryServerPool
 from .routes import dispatch
@@ -127,7 +127,7 @@ async def read_request(scope, receive) -> Request:
     }
     declared = headers.get("content-length", "0") or "0"
     if not declared.isdigit():
-        raise CouchError(400, "bad_request", "invalid Content-Length")
+        raise bad_request("invalid Content-Length")
     if int(declared) > MAX_BODY:
         raise CouchError(413, "too_large", "the request entity is too large")
     body = await read_body(receive)
@@ -136,7 +136,7 @@ async def read_request(scope, receive) -> Request:
         raw = raw_path.decode().split("?", 1)[0]
         segments = [unquote(part, errors="strict") for part in raw.split("/")]
     except UnicodeDecodeError:
-        raise CouchError(400, "bad_request", "invalid UTF-8 in the path") from None
+        raise bad_request("invalid UTF-8 in the path") from None
     return Request(
         method=scope["method"],
         path=[segment for segment in segments if segment],

@@ -20,7 +20,7 @@ from urllib.parse import quote, unquote
 
 import orjson
 
-from .errors import CouchError, conflict, not_found
+from .errors import CouchError, bad_request, conflict, not_found
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
@@ -389,7 +389,7 @@ def parse_seq(value) -> int:
     try:
         return int(str(value).split("-", 1)[0])
     except ValueError:
-        raise CouchError(400, "bad_request", f"Invalid since seq: {value}") from None
+        raise bad_request(f"Invalid since seq: {value}") from None
 
 
 class Server:

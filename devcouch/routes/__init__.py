@@ -2,7 +2,7 @@
 
 from typing import NoReturn
 
-from ..errors import CouchError, not_found
+from ..errors import CouchError, bad_request, not_found
 from ..http import Request
 from ..storage import SYSTEM_DBS, check_db_name
 from . import changes, databases, design, documents, server, views
@@ -125,5 +125,5 @@ def design_route(couch, req: Request, db, ddoc_name: str, rest: list[str]):
     if rest[0] in ("_show", "_update") and len(parts) > 2:
         parts = [parts[0], "/".join(parts[1:])]  # a doc id with slashes
     if handler is None or not fewest <= len(parts) <= most:
-        raise CouchError(400, "bad_request", f"Invalid path: {req.raw_path}")
+        raise bad_request(f"Invalid path: {req.raw_path}")
     return handler(couch, req, db, ddoc_name, *parts)

@@ -4,7 +4,13 @@ import time
 
 import orjson
 
-from ..errors import CouchError, QueryServerError, bad_request, method_not_allowed
+from ..errors import (
+    CouchError,
+    QueryServerError,
+    bad_request,
+    method_not_allowed,
+    not_found,
+)
 from ..http import Request, json_response, query_parse_error
 from ..storage import Database, doc_json, format_seq, parse_seq
 from .design import call_ddoc, load_ddoc, request_object
@@ -127,7 +133,7 @@ def change_filter(couch, req: Request, db: Database, body: dict):
     ddoc_name, filter_name = name.split("/", 1)
     ddoc = load_ddoc(db, ddoc_name)
     if filter_name not in (ddoc.get("filters") or {}):
-        raise CouchError(404, "not_found", f"missing json key: {filter_name}")
+        raise not_found(f"missing json key: {filter_name}")
     request = request_object(req, db, None)
     path = ["filters", filter_name]
     return lambda batch: ask(couch, ddoc, path, [[doc_of(r) for r in batch], request])
@@ -148,7 +154,7 @@ def view_filter(couch, req: Request, db: Database):
     ddoc_name, view_name = view.split("/", 1)
     ddoc = load_ddoc(db, ddoc_name)
     if view_name not in (ddoc.get("views") or {}):
-        raise CouchError(404, "not_found", "missing_named_view")
+        raise not_found("missing_named_view")
     path = ["views", view_name, "map"]
     return lambda batch: ask(couch, ddoc, path, [[doc_of(r) for r in batch]])
 

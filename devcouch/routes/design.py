@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from .. import documents
 from ..auth import require_db_admin
-from ..errors import CouchError, QueryServerError, method_not_allowed
+from ..errors import CouchError, QueryServerError, method_not_allowed, not_found
 from ..http import Request, json_response
 from ..storage import Database, format_seq
 from ..views import group_for, signature
@@ -21,16 +21,14 @@ HTML_TYPE = "text/html; charset=utf-8"
 def load_ddoc(db: Database, ddoc_name: str) -> dict:
     ddoc = db.get(f"_design/{ddoc_name}")
     if ddoc is None:
-        raise CouchError(404, "not_found", "missing")
+        raise not_found("missing")
     documents.require_python(ddoc)
     return ddoc
 
 
 def function_exists(ddoc: dict, section: str, name: str) -> None:
     if not isinstance(ddoc.get(section), dict) or name not in ddoc[section]:
-        raise CouchError(
-            404, "not_found", f"missing {section[:-1]} function {name} on design doc"
-        )
+        raise not_found(f"missing {section[:-1]} function {name} on design doc")
 
 
 def request_object(req: Request, db: Database, doc_id: str | None) -> dict:

@@ -8,7 +8,14 @@ from starlette.responses import Response
 from .. import documents
 from ..auth import is_db_admin, require_db_admin
 from ..design import compile_design_doc
-from ..errors import CouchError, bad_request, conflict, method_not_allowed, not_found
+from ..errors import (
+    CouchError,
+    bad_request,
+    conflict,
+    forbidden,
+    method_not_allowed,
+    not_found,
+)
 from ..http import Request, json_response
 from ..storage import Database, Edit, doc_json
 
@@ -106,7 +113,7 @@ def prepare_and_write(couch, req: Request, db: Database, edits: list[Edit]) -> N
             edit.error = compile_error(couch, edit)
         if db.name == "_users" and not edit.id.startswith("_"):
             if not is_db_admin(db.security(), req.user):
-                edit.error = CouchError(403, "forbidden", "Only admins edit users.")
+                edit.error = forbidden("Only admins edit users.")
             documents.hash_user_password(edit)
     documents.validate(db, couch.pool, edits, req.user)
     db.write(edits)

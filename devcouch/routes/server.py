@@ -5,7 +5,7 @@ from urllib.parse import parse_qsl
 from .. import __version__
 from ..auth import BAD_LOGIN, require_server_admin
 from ..documents import uuids
-from ..errors import CouchError, method_not_allowed, unauthorized
+from ..errors import CouchError, bad_request, method_not_allowed, unauthorized
 from ..http import Request, json_response
 
 MAX_UUIDS = 1000
@@ -40,7 +40,7 @@ def new_uuids(couch, req: Request):
     require_method(req, "GET", "HEAD")
     count = req.param_int("count", 1)
     if count > MAX_UUIDS:
-        raise CouchError(400, "bad_request", "count parameter too large")
+        raise bad_request("count parameter too large")
     return json_response({"uuids": [uuids.next() for _ in range(count)]})
 
 
