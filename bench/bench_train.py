@@ -28,7 +28,12 @@ import numpy as np
 from loader.client import Couch
 from loader.datasets import digits_split
 from loader.devserver import public_url, push_designs, server
-from loader.documents import layer_names, layered_docs, layered_edge_count
+from loader.documents import (
+    layer_names,
+    layered_docs,
+    layered_edge_count,
+    write_docs,
+)
 from loader.session import Session, Settings
 
 NETWORKS = [
@@ -49,11 +54,7 @@ def fresh_database(url: str, sizes: list[int], seed: int) -> Couch:
     couch = Couch(url, f"bench_train_{uuid.uuid4().hex[:10]}")
     couch.create_db(exist_ok=False)
     push_designs(url, couch.db)
-    failed = [
-        r for r in couch.bulk_docs(layered_docs(sizes, "tanh", seed)) if "error" in r
-    ]
-    if failed:
-        raise RuntimeError(f"could not store the network: {failed[:3]}")
+    write_docs(couch, layered_docs(sizes, "tanh", seed))
     return couch
 
 
