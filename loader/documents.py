@@ -81,7 +81,7 @@ def layered_docs(
 
 
 def static_input(value: float) -> dict:
-    return {"node": "static", "weight": value}
+    return {"node": neuron.STATIC, "weight": value}
 
 
 def neuron_doc(name: str, inputs: list[dict], activation: str = "identity") -> dict:
