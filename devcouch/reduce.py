@@ -91,17 +91,23 @@ def stats_of(value) -> dict:
     )
 
 
-def builtin(name: str, keys: list, values: list):
-    """One built-in reduction over the rows of a group."""
+def builtin(name: str, rows: list[tuple]):
+    """One built-in reduction over a group's (key_json, docid, value_json) rows.
+
+    Only what a reducer reads is decoded: `_count` needs no values, and
+    `_approx_count_distinct` compares key texts, which orjson wrote alike
+    for equal keys.
+    """
     name = name.strip()
     if name == "_count":
-        return len(values)
+        return len(rows)
+    if name == "_approx_count_distinct":
+        return len({key for key, _, _ in rows})
+    values = [orjson.loads(value) for _, _, value in rows]
     if name == "_sum":
         return builtin_sum(values)
     if name == "_stats":
         return builtin_stats(values) if values else None
-    if name == "_approx_count_distinct":
-        return len({orjson.dumps(k) for k in keys})
     raise CouchError(400, "invalid_design_doc", f"unknown builtin reduce {name}")
 
 

@@ -257,15 +257,9 @@ def fetch_for_reduce(group: ViewGroup, number: int, q: ViewQuery) -> list[tuple]
 
 def reductions(couch, source: str, groups: list[list[tuple]]) -> list:
     if source.startswith("_"):
-        return [builtin_over(source, rows) for rows in groups]
+        return [reducers.builtin(source, rows) for rows in groups]
     with couch.pool.checkout() as proc:
         return reducers.custom(proc, source, groups)
-
-
-def builtin_over(source: str, rows: list[tuple]):
-    keys = [orjson.loads(key) for key, _, _ in rows]
-    values = [orjson.loads(value) for _, _, value in rows]
-    return reducers.builtin(source, keys, values)
 
 
 def reduced_row(key, value) -> str:
