@@ -133,10 +133,9 @@ class Level:
     (neuron id, index in that document's `inputs` list) of edge k, and
     `bias_refs[j]` the same for every static input of target j.
 
-    The public methods take and give (samples, neurons) arrays. Inside, values
-    are kept neuron by neuron, (neurons, samples), so that reading a level's
-    sources and writing its targets move whole rows; the arrays handed out
-    may therefore be transposed views.
+    Values are kept neuron by neuron, (neurons, samples), so that reading a
+    level's sources and writing its targets move whole rows; only `slopes`
+    works on a Trace's (samples, neurons) arrays, which are transposed views.
     """
 
     targets: np.ndarray
@@ -183,10 +182,6 @@ class Level:
         self._cache = (self.edge_weight.copy(), flat.reshape(shape))
         return self._cache[1]
 
-    def totals(self, source_outputs: np.ndarray) -> np.ndarray:
-        """Summed inputs (samples, targets), given (samples, sources) outputs."""
-        return self.neuron_totals(source_outputs.T).T
-
     def neuron_totals(self, source_values: np.ndarray) -> np.ndarray:
         """Summed inputs (targets, samples), given (sources, samples) outputs."""
         if self.dense:
@@ -211,11 +206,6 @@ class Level:
             chunk = source_values[edge_source, first : first + width] * trust
             totals[rows, first : first + width] += np.add.reduceat(chunk, starts, 0)
         return totals
-
-    def forward(self, source_outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(totals, outputs) of the targets, (samples, targets) each."""
-        totals, outputs = self.neuron_forward(source_outputs.T)
-        return totals.T, outputs.T
 
     def neuron_forward(
         self, source_values: np.ndarray
