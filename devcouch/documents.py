@@ -126,9 +126,10 @@ def validate(db: Database, pool, edits: list[Edit], user: UserCtx) -> None:
             args = [new_doc_of(edit), old, ctx, security]
             calls.append(["ddoc", ddoc["_id"], ["validate_doc_update"], args])
             owners.append(edit)
+    for ddoc in ddocs:
+        require_python(ddoc)  # before a checkout, which an error would kill
     with pool.checkout() as proc:
         for ddoc in ddocs:
-            require_python(ddoc)
             proc.teach(ddoc)
         replies = proc.call_many(calls)
     for edit, reply in zip(owners, replies, strict=True):
