@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import click
 import orjson
 
-from loader.client import Couch
+from loader.client import DEFAULT_DB, DEFAULT_URL, Couch
 
 
 def check_url(ctx: click.Context, param: click.Parameter, url: str) -> str:
@@ -55,7 +55,7 @@ def connection_options(command: Callable) -> Callable:
     @click.option(
         "--url",
         envvar="COUCHDB_URL",
-        default="http://127.0.0.1:5984",
+        default=DEFAULT_URL,
         show_default=True,
         callback=check_url,
         help="CouchDB server (env COUCHDB_URL); credentials may be in the URL "
@@ -64,7 +64,7 @@ def connection_options(command: Callable) -> Callable:
     @click.option(
         "--db",
         envvar="COUCHNET_DB",
-        default="neural_net",
+        default=DEFAULT_DB,
         show_default=True,
         help="Database holding the network (env COUCHNET_DB).",
     )
