@@ -100,10 +100,7 @@ def query_parse_error(reason: str) -> CouchError:
 def json_response(body, status: int = 200, headers: dict | None = None) -> Response:
     content = body if isinstance(body, bytes) else orjson.dumps(body)
     return Response(
-        content + b"\n",
-        status,
-        headers={"Cache-Control": "must-revalidate", **(headers or {})},
-        media_type=JSON_TYPE,
+        content + b"\n", status, couch_headers(headers), media_type=JSON_TYPE
     )
 
 
@@ -111,11 +108,13 @@ def stream_response(
     chunks: Iterable[str | bytes], status: int = 200, headers: dict | None = None
 ) -> StreamingResponse:
     return StreamingResponse(
-        chunks,
-        status,
-        headers={"Cache-Control": "must-revalidate", **(headers or {})},
-        media_type=JSON_TYPE,
+        chunks, status, couch_headers(headers), media_type=JSON_TYPE
     )
+
+
+def couch_headers(headers: dict | None) -> dict:
+    """`headers` and the Cache-Control CouchDB sends with every JSON reply."""
+    return {"Cache-Control": "must-revalidate", **(headers or {})}
 
 
 def error_response(error: CouchError) -> Response:
