@@ -92,7 +92,7 @@ def run_function(state: State, ddoc_id: str, path: list, args: list) -> object:
 
 def run_show(state: State, fun: DesignFunction, args: list) -> bytes:
     """``["resp", {"body": ..., "headers": ...}]`` from ``show(doc, req)``."""
-    doc, req = args[0], args[1] if len(args) > 1 else {}
+    doc, req = args[0], request_of(args)
     render = state.render
     render.reset(fun.name)
     try:
@@ -120,7 +120,7 @@ def run_list(state: State, fun: DesignFunction, args: list) -> None:
     try:
         tail = call(fun, args)
         if render.provided:
-            tail = render.run_provides(args[1] if len(args) > 1 else {})
+            tail = render.run_provides(request_of(args))
         if not render.got_row:
             render.get_row()
         if tail is not None:
@@ -134,7 +134,7 @@ def run_list(state: State, fun: DesignFunction, args: list) -> None:
 
 def run_update(state: State, fun: DesignFunction, args: list) -> bytes:
     """``["up", doc or null, response]`` from ``update(doc, req)``."""
-    req = args[1] if len(args) > 1 else {}
+    req = request_of(args)
     if req.get("method") == "GET":
         raise QueryError("method_not_allowed", "Update functions do not allow GET")
     try:
@@ -149,7 +149,7 @@ def run_update(state: State, fun: DesignFunction, args: list) -> bytes:
 
 def run_filter(state: State, fun: DesignFunction, args: list) -> list:
     """``[true, [bool, ...]]``: which docs ``filter(doc, req)`` lets through."""
-    docs, req = args[0], args[1] if len(args) > 1 else {}
+    docs, req = args[0], request_of(args)
     arity = positional_arity(fun.call)
     results = []
     for doc in docs:
@@ -207,6 +207,11 @@ def run_rewrite(state: State, fun: DesignFunction, args: list) -> object:
     if isinstance(result, str):
         result = {"path": result}
     return encode_reply(["ok", result], fun.name)
+
+
+def request_of(args: list) -> dict:
+    """The ``req`` that follows the document (or head) in ``args``; ``{}`` if none."""
+    return args[1] if len(args) > 1 else {}
 
 
 def call(fun: DesignFunction, args: list) -> object:
