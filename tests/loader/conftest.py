@@ -10,16 +10,11 @@ from loader.cli import cli
 from loader.client import Couch
 
 
-def split_db_url(db_url: str) -> tuple[str, str]:
-    server, db = db_url.rsplit("/", 1)
-    return server, db
-
-
 class Runner:
     """Runs `couchnet` commands in-process against one database."""
 
     def __init__(self, db_url: str):
-        self.server, self.db = split_db_url(db_url)
+        self.server, self.db = db_url.rsplit("/", 1)
         self.couch = Couch(self.server, self.db)
 
     def __call__(self, *args: str, stdin: str | None = None, env: dict | None = None):
