@@ -3,7 +3,7 @@
 A trusted input adds `output(source) * tanh(weight)` to its neuron's total,
 so the loss moves with its weight through the trust:
 
-    dL/dw = dL/dtrust * trust_slope(tanh(w)),  dL/dtrust = output(source) * dL/dtotal
+    dL/dw = dL/dtrust * slope_sigmoid(tanh(w)),  dL/dtrust = output(source) * dL/dtotal
 
 Static inputs of non-input neurons add their value unchanged: they are biases,
 trained with dL/dbias = dL/dtotal. Static inputs of input neurons are data.
@@ -97,7 +97,7 @@ def loss_and_gradient(
         slopes = level.slopes(trace.totals[i], trace.level_outputs[i])
         d_totals = d_outputs[:, level.targets] * slopes
         d_trust, d_sources = backward(level, trace.outputs[:, level.sources], d_totals)
-        gradient[params.edge_slices[i]] = d_trust * neuron.trust_slope(level.trust())
+        gradient[params.edge_slices[i]] = d_trust * neuron.slope_sigmoid(level.trust())
         gradient[params.bias_params[i]] = d_totals.sum(axis=0)[params.bias_targets[i]]
         d_outputs[:, level.sources] += d_sources
     return loss, gradient

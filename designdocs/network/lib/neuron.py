@@ -43,9 +43,9 @@ def trust(weight):
         raise ModelError(f"weight {weight!r} is not a number") from None
 
 
-def trust_slope(trust):
-    """d trust / d weight, given trust = tanh(weight)."""
-    return 1.0 - trust * trust
+def slope_sigmoid(y):
+    """d tanh(w) / dw expressed through y = tanh(w)."""
+    return 1.0 - y * y
 
 
 def static_value(weight):
