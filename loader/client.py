@@ -4,6 +4,7 @@ CouchDB's `error`/`reason` bodies turned into a few exceptions in one place."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
@@ -72,6 +73,14 @@ def explain(exc: Exception) -> str:
     return str(exc)
 
 
+def connection_failure(exc: requests.RequestException) -> str:
+    """What went wrong, without the layers of urllib3's wrapping around it."""
+    if isinstance(exc, requests.Timeout):
+        return "no answer in time"
+    errno = re.search(r"\[Errno -?\d+\] [^'\"\)]*", str(exc))
+    return errno.group(0).strip() if errno else str(exc)
+
+
 def error_from_response(response: requests.Response) -> CouchError:
     try:
         body = orjson.loads(response.content)
@@ -137,7 +146,8 @@ class Couch:
         try:
             response = self.session.request(method, f"{self.url}/{path}", **kwargs)
         except requests.RequestException as exc:
-            raise Unreachable(0, "unreachable", f"{self.url}: {exc}") from exc
+            reason = f"{self.url}: {connection_failure(exc)}"
+            raise Unreachable(0, "unreachable", reason) from exc
         if response.status_code >= 400:
             raise error_from_response(response)
         return response
@@ -245,7 +255,7 @@ class Couch:
             try:
                 yield from batches_of_rows(response.iter_content(VIEW_CHUNK))
             except requests.RequestException as exc:
-                reason = f"{self.url}: the view broke off ({exc})"
+                reason = f"{self.url}: the view broke off ({connection_failure(exc)})"
                 raise Unreachable(0, "unreachable", reason) from None
             except orjson.JSONDecodeError:
                 raise self.not_json(response) from None

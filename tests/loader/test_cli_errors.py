@@ -106,6 +106,9 @@ def test_every_command_reports_an_unreachable_server(command, tmp_path):
     result = CliRunner().invoke(cli, args)
     stderr = assert_failed(result, 1)
     assert "cannot reach CouchDB" in stderr
+    # The cause in a few words, not urllib3's layers of wrapping.
+    assert "Connection refused" in stderr
+    assert "HTTPConnectionPool" not in stderr
     assert SECRET not in result.stdout + stderr
 
 
