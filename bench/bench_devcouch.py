@@ -11,15 +11,15 @@ COUCHDB_URL (with credentials) measures another server instead.
 
 import os
 import random
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
+from pathlib import Path
 
 import requests
+
+from loader.devserver import server
 
 DOCS = int(os.environ.get("BENCH_DEVCOUCH_DOCS", 100_000))
 INPUTS = 8
@@ -43,24 +43,6 @@ def neuron(index: int, rng: random.Random) -> dict:
     sources = [f"n{rng.randrange(max(index, 1)):06d}" for _ in range(INPUTS)]
     inputs = [{"node": s, "weight": rng.uniform(-3, 3)} for s in sources]
     return {"_id": f"n{index:06d}", "inputs": inputs, "increment": 0}
-
-
-def start_devcouch(data_dir: str) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    command = [sys.executable, "-m", "devcouch", "--port", str(port), "--quiet"]
-    command += ["--data", data_dir, "--admin", "admin:secret"]
-    proc = subprocess.Popen(command)
-    url = f"http://admin:secret@127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if requests.get(f"{url}/_up", timeout=1).ok:
-                return proc, url
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    proc.kill()
-    sys.exit("devcouch did not start")
 
 
 def timed(action) -> float:
@@ -137,12 +119,12 @@ def report(
 
 
 def main() -> None:
-    external = os.environ.get("COUCHDB_URL")
-    with tempfile.TemporaryDirectory(prefix="bench-devcouch-") as data_dir:
-        proc, url = (
-            (None, external.rstrip("/")) if external else start_devcouch(data_dir)
-        )
-        db = f"{url}/bench_{uuid.uuid4().hex[:8]}"
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-devcouch-") as data_dir,
+        # Request logging off, as a production server would run.
+        server(Path(data_dir), None, "--quiet") as url,
+    ):
+        db = f"{url.rstrip('/')}/bench_{uuid.uuid4().hex[:8]}"
         session = requests.Session()
         try:
             session.put(db, timeout=60).raise_for_status()
@@ -170,9 +152,6 @@ def main() -> None:
             )
         finally:
             session.delete(db, timeout=600)
-            if proc is not None:
-                proc.terminate()
-                proc.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -51,37 +51,68 @@ def log_tail(log: Path, lines: int = 20) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
-@contextmanager
-def devcouch(data: Path, password: str | None = None) -> Iterator[str]:
-    """Run devcouch on a free loopback port; yields its URL with credentials."""
+def start_devcouch(
+    data: Path,
+    password: str,
+    *options: str,
+    env: dict | None = None,
+    log: Path | None = None,
+) -> tuple[subprocess.Popen, str]:
+    """Start devcouch on a free loopback port: (process, URL with credentials).
+
+    Its log goes to `log` (default: devcouch.log in `data`); started again on
+    the same `data`, it finds the same databases.
+    """
     data.mkdir(parents=True, exist_ok=True)
-    password = password or secrets.token_hex(8)
+    log = log or data / "devcouch.log"
     port = free_port()
     command = [sys.executable, "-m", "devcouch", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--data", str(data)]
-    command += ["--admin", f"{ADMIN}:{password}"]
-    log = data / "devcouch.log"
+    command += ["--admin", f"{ADMIN}:{password}", *options]
     with open(log, "ab") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
     try:
         wait_until_up(f"http://127.0.0.1:{port}", proc, log)
-        yield f"http://{ADMIN}:{password}@127.0.0.1:{port}"
-    finally:
+    except RuntimeError:
+        stop(proc)
+        raise
+    return proc, f"http://{ADMIN}:{password}@127.0.0.1:{port}"
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Ask a server to stop; kill it when it does not within ten seconds."""
+    if proc.poll() is None:
         proc.terminate()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
 
 
 @contextmanager
-def server(data: Path, password: str | None = None) -> Iterator[str]:
+def devcouch(data: Path, password: str | None = None, *options: str) -> Iterator[str]:
+    """Run devcouch on a free loopback port; yields its URL with credentials."""
+    proc, url = start_devcouch(data, password or secrets.token_hex(8), *options)
+    try:
+        yield url
+    finally:
+        stop(proc)
+
+
+@contextmanager
+def server(data: Path, password: str | None = None, *options: str) -> Iterator[str]:
     """COUCHDB_URL when it is set, else a devcouch keeping its files in `data`."""
     external = external_url()
     if external:
         yield external
         return
-    with devcouch(data, password) as url:
+    with devcouch(data, password, *options) as url:
         yield url
 
 

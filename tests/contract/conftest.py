@@ -6,17 +6,15 @@ server registered.
 """
 
 import os
-import socket
-import subprocess
-import sys
 import textwrap
-import time
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 import pytest
 import requests
+
+from loader import devserver
 
 TIMEOUT = 30
 on_devcouch = pytest.mark.skipif(
@@ -114,30 +112,7 @@ def start_devcouch(folder, *options: str, env: dict | None = None):
 
     Started again on the same folder, it finds the same data.
     """
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    command = [sys.executable, "-m", "devcouch", "--port", str(port)]
-    command += ["--data", str(folder / "data"), "--admin", "admin:secret", *options]
-    with open(folder / "devcouch.log", "ab") as log:
-        proc = subprocess.Popen(command, stderr=log, env={**os.environ, **(env or {})})
-    url = f"http://admin:secret@127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/_up", timeout=1).ok:
-                return proc, url
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    stop(proc)
-    raise RuntimeError((folder / "devcouch.log").read_text(errors="replace"))
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    log = folder / "devcouch.log"
+    return devserver.start_devcouch(
+        folder / "data", "secret", *options, env=env, log=log
+    )

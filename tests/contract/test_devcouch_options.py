@@ -12,7 +12,9 @@ import time
 import pytest
 import requests
 
-from .conftest import on_devcouch, source, start_devcouch, stop
+from loader.devserver import stop
+
+from .conftest import on_devcouch, source, start_devcouch
 
 T = 30
 pytestmark = on_devcouch

@@ -17,7 +17,9 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .conftest import on_devcouch, source, start_devcouch, stop
+from loader.devserver import stop
+
+from .conftest import on_devcouch, source, start_devcouch
 
 T = 30
 
